@@ -1,0 +1,6 @@
+"""Thin rclpy nodes. Each is a console script installed to lib/lad_ros (`ros2 run lad_ros <name>`).
+
+NODE_SCRIPTS is read by setup.py and by the colcon build test: add a node here, nowhere else.
+This module must stay free of imports so setup.py can read it on any machine.
+"""
+NODE_SCRIPTS: dict[str, str] = {}
