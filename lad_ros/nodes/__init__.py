@@ -3,4 +3,6 @@
 NODE_SCRIPTS is read by setup.py and by the colcon build test: add a node here, nowhere else.
 This module must stay free of imports so setup.py can read it on any machine.
 """
-NODE_SCRIPTS: dict[str, str] = {}
+NODE_SCRIPTS: dict[str, str] = {
+    "camera_node": "lad_ros.nodes.camera_node:main",
+}
