@@ -12,6 +12,8 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("lad_ros.config_check", "validate embodiment configs (shipped or given)"),
+    "retarget-data": ("lad_ros.retarget.data_command", "synthetic human poses -> aligned (human, faive, mimic, gripper) tuples"),
+    "retarget-figure": ("lad_ros.retarget.figure", "figure: human poses beside their Faive, mimic and gripper retargets"),
 }
 
 # `lad bench NAME`: each module's configure/run; `lad bench all` runs them in this order.

@@ -1,0 +1,86 @@
+"""Keyvectors (LAD stage 1): palm→fingertip (5) and fingertip→fingertip (10), in the palm frame.
+
+Human keypoints arrive as 21 points in MediaPipe order (wrist frame, metres). They are checked
+here — shape, finiteness, a non-degenerate palm — before anything is computed from them, and
+expressed in the canonical palm frame (`kinematics.palm_frame`) that robot hands share.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from lad_ros.retarget.kinematics import FINGERS, palm_frame
+
+KEYPOINT_COUNT = 21
+WRIST, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 5, 9, 17
+FINGERTIPS = (4, 8, 12, 16, 20)  # thumb, index, middle, ring, pinky tips in MediaPipe order
+
+# Point indices into [palm, thumb, index, middle, ring, pinky] (palm = wrist, the frame origin).
+KEYVECTOR_PAIRS = tuple((0, 1 + f) for f in range(5)) + tuple(
+    (1 + a, 1 + b) for a, b in itertools.combinations(range(5), 2))
+_POINT_NAMES = ("palm",) + FINGERS
+KEYVECTOR_NAMES = tuple(f"{_POINT_NAMES[a]}_to_{_POINT_NAMES[b]}" for a, b in KEYVECTOR_PAIRS)
+THUMB_KEYVECTORS = tuple(i for i, (a, _) in enumerate(KEYVECTOR_PAIRS) if a == 1)
+
+# keyvectors = _DIFFERENCE @ points: row i is +1 at its end point, -1 at its start point.
+_DIFFERENCE = np.zeros((len(KEYVECTOR_PAIRS), 6))
+for _row, (_start, _end) in enumerate(KEYVECTOR_PAIRS):
+    _DIFFERENCE[_row, _start], _DIFFERENCE[_row, _end] = -1.0, 1.0
+
+MIN_PALM_SIZE_M = 1e-3  # wrist-to-MCP spans below this cannot define a palm frame
+
+
+class KeypointError(ValueError):
+    """Human keypoints that cannot be retargeted (wrong shape, NaN/inf, degenerate palm)."""
+
+
+def validate_keypoints(keypoints) -> np.ndarray:
+    """[..., 21, 3] or [..., 63] keypoints → float64 [B, 21, 3], or KeypointError saying why."""
+    array = np.asarray(keypoints, dtype=np.float64)
+    if array.ndim >= 1 and array.shape[-1] == 3 * KEYPOINT_COUNT:
+        array = array.reshape(*array.shape[:-1], KEYPOINT_COUNT, 3)
+    if array.ndim < 2 or array.shape[-2:] != (KEYPOINT_COUNT, 3):
+        raise KeypointError(f"human keypoints: expected shape [..., 21, 3] or [..., 63] "
+                            f"(MediaPipe order, metres), got {list(np.shape(keypoints))}")
+    array = array.reshape(-1, KEYPOINT_COUNT, 3)
+    bad = ~np.isfinite(array).all(axis=(1, 2))
+    if bad.any():
+        raise KeypointError(f"human keypoints: {int(bad.sum())} of {len(array)} frames contain "
+                            f"NaN or inf (first at index {int(np.flatnonzero(bad)[0])})")
+    spans = array[:, [INDEX_MCP, MIDDLE_MCP, PINKY_MCP]] - array[:, [WRIST]]
+    span = np.linalg.norm(spans, axis=-1).min(axis=-1)
+    normal = np.linalg.norm(np.cross(spans[:, 0], spans[:, 2]), axis=-1)
+    degenerate = (span < MIN_PALM_SIZE_M) | (normal < MIN_PALM_SIZE_M ** 2)
+    if degenerate.any():
+        raise KeypointError(f"human keypoints: {int(degenerate.sum())} frames have a degenerate "
+                            f"palm (wrist and index/middle/pinky MCPs nearly coincident or "
+                            f"collinear; first at index {int(np.flatnonzero(degenerate)[0])})")
+    return array
+
+
+def human_palm_points(keypoints) -> np.ndarray:
+    """Validated keypoints → [B, 6, 3]: wrist (origin) and five fingertips in the palm frame."""
+    kp = validate_keypoints(keypoints)
+    rotation = palm_frame(kp[:, WRIST], kp[:, INDEX_MCP], kp[:, MIDDLE_MCP], kp[:, PINKY_MCP])
+    points = kp[:, (WRIST,) + FINGERTIPS] - kp[:, [WRIST]]
+    return np.einsum("bij,bkj->bki", rotation, points)
+
+
+def keyvectors_from_points(points):
+    """[..., 6, 3] palm + fingertip points → [..., 15, 3] keyvectors (numpy or torch)."""
+    if isinstance(points, np.ndarray):
+        return _DIFFERENCE.astype(points.dtype) @ points
+    import torch
+    return torch.as_tensor(_DIFFERENCE, dtype=points.dtype, device=points.device) @ points
+
+
+def human_keyvectors(keypoints) -> np.ndarray:
+    return keyvectors_from_points(human_palm_points(keypoints))
+
+
+def gripper_width(keypoints, standard_width_m: float) -> np.ndarray:
+    """LAD eq. 6: min(min over thumb-tip keyvectors ‖v‖ / W, 1) → float [B, 1] in [0, 1]."""
+    kv = human_keyvectors(keypoints)[:, THUMB_KEYVECTORS]
+    width = np.linalg.norm(kv, axis=-1).min(axis=-1) / standard_width_m
+    return np.clip(width, 0.0, 1.0)[:, None]

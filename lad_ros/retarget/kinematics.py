@@ -1,0 +1,254 @@
+"""Hand kinematics from the project's own YAML descriptions (config/retarget/kinematics/*.yaml).
+
+A hand is five serial chains (thumb, index, middle, ring, pinky) hanging off a rigid palm. Each
+kinematic joint is a hinge driven by one actuated joint at a fixed ratio: that covers the Faive
+rolling-contact halves (two joints at 0.5 of the total angle), the Faive DIP (0.71 of the PIP)
+and the mimic DIP (1:1 with the PIP). Joint order and limits of robot hands come from
+config/embodiments/<name>.yaml, the single source of truth; the description adds geometry only.
+
+Forward kinematics is batched and written once over an array namespace, so it runs on numpy
+(float64 or float32) and on torch tensors (differentiable) alike. Positions are returned in the
+hand's canonical palm frame (see `palm_frame`), in which keyvectors of different hands compare.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lad_ros.config import ConfigError, Fields, JointSpec, read_yaml
+from lad_ros.embodiment import load_embodiment, resolve
+
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+
+
+def _quat_to_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
+    n = math.sqrt(w * w + x * x + y * y + z * z)
+    w, x, y, z = w / n, x / n, y / n, z / n
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+
+
+def _skew(v: np.ndarray) -> np.ndarray:
+    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+
+
+def palm_frame(wrist, index_mcp, middle_mcp, pinky_mcp) -> np.ndarray:
+    """Canonical palm frame shared by every hand: rows are its axes in the input frame.
+
+    x points from the wrist to the middle MCP (along the fingers), z is the normal of the plane
+    through wrist, index MCP and pinky MCP, y = z × x. For right hands this puts the thumb on the
+    same side for human and robots, whatever frame the tracker or the robot model uses.
+    Inputs are numpy [..., 3]; returns [..., 3, 3].
+    """
+    x = middle_mcp - wrist
+    x = x / np.linalg.norm(x, axis=-1, keepdims=True)
+    n = np.cross(index_mcp - wrist, pinky_mcp - wrist)
+    z = n - (n * x).sum(-1, keepdims=True) * x
+    z = z / np.linalg.norm(z, axis=-1, keepdims=True)
+    return np.stack([x, np.cross(z, x), z], axis=-2)
+
+
+def _rotate(rot, v):
+    """rot [..., 3, 3] times vectors v [..., 3]."""
+    return (rot @ v[..., None])[..., 0]
+
+
+@dataclass(frozen=True)
+class _Chain:
+    finger: str
+    joints: tuple  # of dicts: name, drives, ratio, pos, rot, anchor, axis
+    tip: np.ndarray
+    keypoints: tuple  # (name, joint index or -1 for the tip)
+
+
+def _chain(fields: Fields, actuated: list[str]) -> _Chain:
+    finger = fields.choice("finger", FINGERS)
+    joints = []
+    for item in fields.items("joints"):
+        item.keys_known({"name", "drives", "ratio", "pos", "quat_wxyz", "anchor", "axis",
+                         "keypoint"})
+        drives = item.req("drives", str)
+        if drives not in actuated:
+            raise item.error("drives", f"one of the actuated joints {actuated}", drives)
+        axis = np.array(item.vector("axis", 3))
+        if np.linalg.norm(axis) < 1e-9:
+            raise item.error("axis", "a non-zero vector", list(axis))
+        joints.append(dict(
+            name=item.req("name", str), drives=actuated.index(drives),
+            ratio=item.number("ratio", default=1.0),
+            pos=np.array(item.vector("pos", 3, default=(0.0, 0.0, 0.0))),
+            rot=_quat_to_matrix(*item.vector("quat_wxyz", 4, default=(1.0, 0.0, 0.0, 0.0))),
+            anchor=np.array(item.vector("anchor", 3, default=(0.0, 0.0, 0.0))),
+            axis=axis / np.linalg.norm(axis), keypoint=item.opt("keypoint", str, None)))
+    if not joints:
+        raise fields.error("joints", "at least one joint", [])
+    keypoints = tuple((j["keypoint"], i) for i, j in enumerate(joints) if j["keypoint"])
+    tip_keypoint = fields.opt("tip_keypoint", str, None)
+    if tip_keypoint:
+        keypoints += ((tip_keypoint, -1),)
+    return _Chain(finger, tuple(joints), np.array(fields.vector("tip", 3)), keypoints)
+
+
+class HandKinematics:
+    """Batched forward kinematics of one hand; `q` is [..., n_joints] in `joint_names` order."""
+
+    def __init__(self, file: str, name: str, joints: tuple[JointSpec, ...], chains: list[_Chain],
+                 wrist: np.ndarray):
+        self.file, self.name, self.joints = file, name, joints
+        self.joint_names = [j.name for j in joints]
+        self.lower = np.array([j.lower for j in joints])
+        self.upper = np.array([j.upper for j in joints])
+        self.neutral = np.array([j.neutral for j in joints])
+        by_finger = {c.finger: c for c in chains}
+        missing = [f for f in FINGERS if f not in by_finger]
+        if missing or len(chains) != len(FINGERS):
+            raise ConfigError(file, "chains", f"one chain per finger {list(FINGERS)}",
+                              [c.finger for c in chains])
+        self.chains = [by_finger[f] for f in FINGERS]
+        depth = max(len(c.joints) for c in self.chains)
+        n = len(joints)
+        pre_rot = np.tile(np.eye(3), (5, depth, 1, 1))
+        pre_pos = np.zeros((5, depth, 3))
+        axis = np.tile([0.0, 0.0, 1.0], (5, depth, 1))
+        coupling = np.zeros((5, depth, n))
+        tip = np.zeros((5, 3))
+        for c, chain in enumerate(self.chains):
+            previous_anchor = np.zeros(3)
+            for k, joint in enumerate(chain.joints):
+                # MJCF-style body: T = T_parent · Trans(pos) · Rot(quat); the hinge turns about
+                # `anchor` in that body frame. Fold the anchor shifts into one fixed transform
+                # per joint, so each step is "fixed transform, then rotation about the origin".
+                pre_rot[c, k] = joint["rot"]
+                pre_pos[c, k] = joint["pos"] - previous_anchor + joint["rot"] @ joint["anchor"]
+                axis[c, k] = joint["axis"]
+                coupling[c, k, joint["drives"]] += joint["ratio"]
+                previous_anchor = joint["anchor"]
+            tip[c] = chain.tip - previous_anchor
+        driven = coupling.reshape(-1, n).any(axis=0)
+        if not driven.all():
+            raise ConfigError(file, "chains", "every actuated joint driven by some chain joint",
+                              [self.joint_names[i] for i in np.flatnonzero(~driven)])
+        self.depth = depth
+        self._np = dict(pre_rot=pre_rot, pre_pos=pre_pos, axis=axis,
+                        skew=np.stack([[_skew(a) for a in row] for row in axis]),
+                        coupling=coupling.reshape(5 * depth, n).T.copy(), tip=tip)
+        self._np["skew2"] = self._np["skew"] @ self._np["skew"]
+        self._np["pre_rot_skew"] = pre_rot @ self._np["skew"]
+        self._np["pre_rot_skew2"] = pre_rot @ self._np["skew2"]
+        self._np["pre_axis"] = (pre_rot @ axis[..., None])[..., 0]
+        # Canonical palm frame from the zero-pose landmarks: MCP = first joint of the chain.
+        self.wrist = wrist
+        mcp = {c.finger: self._np_anchor0(c) for c in self.chains}
+        self.palm_rotation = palm_frame(wrist, mcp["index"], mcp["middle"], mcp["pinky"])
+        self.keypoint_names = ["wrist"] + [name for c in self.chains for name, _ in c.keypoints]
+
+    def _np_anchor0(self, chain: _Chain) -> np.ndarray:
+        j = chain.joints[0]
+        return j["pos"] + j["rot"] @ j["anchor"]
+
+    @functools.lru_cache(maxsize=8)
+    def _constants(self, backend: str, dtype, device=None) -> dict:
+        if backend == "numpy":
+            consts = {k: v.astype(dtype) for k, v in self._np.items()}
+            consts.update(wrist=self.wrist.astype(dtype), palm=self.palm_rotation.astype(dtype),
+                          eye=np.eye(3, dtype=dtype))
+            return consts
+        import torch
+        consts = {k: torch.as_tensor(v, dtype=dtype, device=device) for k, v in self._np.items()}
+        consts.update(wrist=torch.as_tensor(self.wrist, dtype=dtype, device=device),
+                      palm=torch.as_tensor(self.palm_rotation, dtype=dtype, device=device),
+                      eye=torch.eye(3, dtype=dtype, device=device))
+        return consts
+
+    def _consts_for(self, q):
+        if isinstance(q, np.ndarray):
+            dtype = q.dtype if q.dtype in (np.float32, np.float64) else np.float64
+            return self._constants("numpy", np.dtype(dtype).type), np
+        import torch
+        return self._constants("torch", q.dtype, q.device), torch
+
+    def chain_frames(self, q):
+        """Joint anchors [..., 5, depth, 3], world joint axes [..., 5, depth, 3] and fingertips
+        [..., 5, 3], all in the hand's model frame (numpy in, numpy out; torch in, torch out)."""
+        if isinstance(q, np.ndarray) and q.dtype not in (np.float32, np.float64):
+            q = q.astype(np.float64)
+        k, xp = self._consts_for(q)
+        angles = (q @ k["coupling"]).reshape(*q.shape[:-1], 5, self.depth)
+        s, c = xp.sin(angles)[..., None, None], xp.cos(angles)[..., None, None]
+        # Fixed transform then hinge, as one matrix: pre_rot · Rodrigues(axis, angle).
+        steps = k["pre_rot"] + s * k["pre_rot_skew"] + (1 - c) * k["pre_rot_skew2"]
+        pos = k["pre_pos"][:, 0] + 0 * s[..., 0, 0, 0, None]  # broadcast to the batch shape
+        rot = steps[..., 0, :, :]
+        anchors, axes = [pos], [k["pre_axis"][:, 0] + 0 * pos]
+        for j in range(1, self.depth):
+            pos = pos + _rotate(rot, k["pre_pos"][:, j])
+            anchors.append(pos)
+            axes.append(_rotate(rot, k["pre_axis"][:, j]))
+            rot = rot @ steps[..., j, :, :]
+        tips = pos + _rotate(rot, k["tip"])
+        return xp.stack(anchors, -2), xp.stack(axes, -2), tips
+
+    def to_palm(self, points):
+        """Model-frame points [..., 3] → canonical palm frame (origin at the wrist)."""
+        k, _ = self._consts_for(points)
+        return (points - k["wrist"]) @ k["palm"].T
+
+    def fingertips(self, q):
+        """Fingertip positions [..., 5, 3] in the canonical palm frame (palm point = origin)."""
+        return self.to_palm(self.chain_frames(q)[2])
+
+    def fingertips_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """numpy: fingertips [B, 5, 3] in the palm frame and d tips / d q [B, 5, 3, n]."""
+        anchors, axes, tips = self.chain_frames(q)
+        columns = np.cross(axes, tips[..., None, :] - anchors)  # [B, 5, depth, 3]
+        coupling = self._constants("numpy", np.dtype(q.dtype).type)["coupling"]
+        per_joint = coupling.T.reshape(5, self.depth, -1)  # [5, depth, n]
+        jac = np.swapaxes(columns, -1, -2) @ per_joint  # [B, 5, 3, n]
+        return self.to_palm(tips), self.palm_rotation.astype(q.dtype) @ jac
+
+    def keypoints(self, q):
+        """Named keypoints (wrist first, then the chains' marked joints and tips) in the model
+        frame, [..., 1 + len(keypoint_names), 3]; used by the human model and for drawing."""
+        anchors, _, tips = self.chain_frames(q)
+        k, xp = self._consts_for(q)
+        points = [k["wrist"] + 0 * tips[..., 0, :]]
+        for c, chain in enumerate(self.chains):
+            for _, index in chain.keypoints:
+                points.append(tips[..., c, :] if index < 0 else anchors[..., c, index, :])
+        return xp.stack(points, -2)
+
+    def clamp(self, q: np.ndarray) -> np.ndarray:
+        return np.clip(q, self.lower, self.upper)
+
+
+def _human_joints(fields: Fields) -> tuple[JointSpec, ...]:
+    from lad_ros.config import _joints
+    return _joints(fields)
+
+
+def load_kinematics_file(path: str) -> HandKinematics:
+    path = str(path)
+    fields = Fields(path, read_yaml(path))
+    fields.keys_known({"name", "embodiment", "source", "joints", "wrist", "chains"})
+    embodiment = fields.opt("embodiment", str, None)
+    if embodiment is not None:
+        joints = load_embodiment(embodiment).joints
+        if "joints" in fields.data:
+            raise fields.error("joints", "no joint list when 'embodiment' gives the joints",
+                               "a joint list")
+    else:
+        joints = _human_joints(fields)
+    names = [j.name for j in joints]
+    chains = [_chain(item, names) for item in fields.items("chains")]
+    return HandKinematics(path, fields.req("name", str), joints, chains,
+                          np.array(fields.vector("wrist", 3)))
+
+
+@functools.lru_cache(maxsize=None)
+def load_kinematics(name: str) -> HandKinematics:
+    """Shipped description config/retarget/kinematics/<name>.yaml (human, faive, mimic)."""
+    return load_kinematics_file(str(resolve(f"config/retarget/kinematics/{name}.yaml")))

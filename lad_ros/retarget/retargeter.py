@@ -1,0 +1,203 @@
+"""Human hand → robot joints (LAD eq. 5) and → gripper width (eq. 6).
+
+    θ_R = argmin_θ Σ_i w_i ‖v_i^H − s_i v_i^R(θ)‖² + λ ‖θ − θ_neutral‖²,   lower <= θ <= upper
+
+over the 15 keyvectors, with per-keyvector scale factors s_i and weights w_i and a small pull
+λ towards the neutral pose (it settles joints the keyvectors do not see), from
+config/retarget/<hand>.yaml. `retarget` is the batch mode (raises on bad input);
+`StreamingRetargeter` is the teleop mode (one frame, warm-started, never raises).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from lad_ros.config import Fields, read_yaml
+from lad_ros.embodiment import resolve
+from lad_ros.retarget.keyvectors import (KEYVECTOR_NAMES, KeypointError, _DIFFERENCE,
+                                         gripper_width, human_keyvectors)
+from lad_ros.retarget.kinematics import HandKinematics, load_kinematics
+from lad_ros.retarget.solver import solve_box_lm
+
+HANDS = ("faive", "mimic")
+
+
+@dataclass(frozen=True)
+class HandRetargetSettings:
+    file: str
+    hand: str
+    scales: np.ndarray        # s_i [15]
+    weights: np.ndarray       # w_i [15]
+    regularization: float     # λ, m² per rad²
+    batch_iterations: int
+    stream_iterations: int
+    damping: float
+    batch_chunk: int
+
+
+def load_hand_settings_file(path: str) -> HandRetargetSettings:
+    path = str(path)
+    fields = Fields(path, read_yaml(path))
+    fields.keys_known({"hand", "regularization", "keyvectors", "solver"})
+    hand = fields.choice("hand", HANDS)
+    keyvectors = fields.sub("keyvectors")
+    keyvectors.keys_known(set(KEYVECTOR_NAMES))
+    scales, weights = [], []
+    for name in KEYVECTOR_NAMES:
+        entry = keyvectors.sub(name)
+        entry.keys_known({"scale", "weight"})
+        scales.append(entry.number("scale", minimum=1e-3, maximum=1e3))
+        weights.append(entry.number("weight", minimum=0.0, maximum=1e6))
+    solver = fields.sub("solver")
+    solver.keys_known({"batch_iterations", "stream_iterations", "damping", "batch_chunk"})
+
+    def positive_int(key):
+        value = solver.req(key, int)
+        if value < 1:
+            raise solver.error(key, "an integer >= 1", value)
+        return value
+    return HandRetargetSettings(
+        file=path, hand=hand, scales=np.array(scales), weights=np.array(weights),
+        regularization=fields.number("regularization", minimum=0.0),
+        batch_iterations=positive_int("batch_iterations"),
+        stream_iterations=positive_int("stream_iterations"),
+        damping=solver.number("damping", minimum=1e-12), batch_chunk=positive_int("batch_chunk"))
+
+
+@functools.lru_cache(maxsize=None)
+def load_hand_settings(hand: str) -> HandRetargetSettings:
+    return load_hand_settings_file(str(resolve(f"config/retarget/{hand}.yaml")))
+
+
+@functools.lru_cache(maxsize=None)
+def load_gripper_width_m(path: str | None = None) -> float:
+    """W of eq. 6 from config/retarget/franka_gripper.yaml."""
+    path = str(path or resolve("config/retarget/franka_gripper.yaml"))
+    fields = Fields(path, read_yaml(path))
+    fields.keys_known({"standard_width_m"})
+    return fields.number("standard_width_m", minimum=1e-3, maximum=1.0)
+
+
+class HandRetargeter:
+    """Keyvector retargeting to one robot hand; outputs are always within the joint limits."""
+
+    def __init__(self, kinematics: HandKinematics, settings: HandRetargetSettings):
+        self.kinematics, self.settings = kinematics, settings
+        self.lower, self.upper = kinematics.lower, kinematics.upper
+        self.neutral = kinematics.neutral
+        root_w = np.sqrt(settings.weights)
+        # Residual rows: sqrt(w_i) (s_i v_i^R − v_i^H) for 15×3, then sqrt(λ)(θ − θ_n).
+        self._scaled_difference = (root_w * settings.scales)[:, None] * _DIFFERENCE[:, 1:]
+        self._root_w = root_w
+        self._root_reg = np.sqrt(settings.regularization)
+
+    @classmethod
+    def for_hand(cls, hand: str) -> "HandRetargeter":
+        return cls(load_kinematics(hand), load_hand_settings(hand))
+
+    @property
+    def joint_names(self) -> list[str]:
+        return self.kinematics.joint_names
+
+    def _residual_fn(self, target_kv: np.ndarray):
+        target = (self._root_w[:, None] * target_kv).reshape(len(target_kv), -1)
+        n = len(self.neutral)
+
+        def residual(q):
+            tips, tips_jac = self.kinematics.fingertips_and_jacobian(q)
+            kv = self._scaled_difference @ tips
+            kv_jac = self._scaled_difference @ tips_jac.reshape(len(q), 5, -1)
+            r = np.concatenate([kv.reshape(len(q), -1) - target,
+                                self._root_reg * (q - self.neutral)], axis=1)
+            jac = np.concatenate([kv_jac.reshape(len(q), -1, n),
+                                  np.broadcast_to(self._root_reg * np.eye(n), (len(q), n, n))],
+                                 axis=1)
+            return r, jac
+        return residual
+
+    def solve_keyvectors(self, human_kv: np.ndarray, q0: np.ndarray | None = None,
+                         iterations: int | None = None) -> np.ndarray:
+        """Human keyvectors [B, 15, 3] (palm frame) → joints [B, n] within the limits."""
+        if q0 is None:
+            q0 = np.broadcast_to(self.neutral, (len(human_kv), len(self.neutral)))
+        q = solve_box_lm(self._residual_fn(human_kv), np.asarray(q0, dtype=np.float64),
+                         self.lower, self.upper,
+                         iterations or self.settings.batch_iterations, self.settings.damping)
+        return np.clip(q, self.lower, self.upper)
+
+    def retarget(self, keypoints, progress=None) -> np.ndarray:
+        """Batch mode: human keypoints [..., 21, 3] → float32 joints [B, n]; KeypointError on
+        bad input. `progress(done)` is called after each chunk (for a progress bar)."""
+        human_kv = human_keyvectors(keypoints)
+        chunk = self.settings.batch_chunk
+        out = np.empty((len(human_kv), len(self.neutral)), dtype=np.float32)
+        for start in range(0, len(human_kv), chunk):
+            out[start:start + chunk] = self.solve_keyvectors(human_kv[start:start + chunk])
+            if progress is not None:
+                progress(min(chunk, len(human_kv) - start))
+        return np.clip(out, self.lower.astype(np.float32), self.upper.astype(np.float32))
+
+    def robot_keyvectors(self, q) -> np.ndarray:
+        """s_i-scaled robot keyvectors [B, 15, 3] of joints q [B, n] (what the human's match)."""
+        tips = self.kinematics.fingertips(np.asarray(q, dtype=np.float64))
+        return (self.settings.scales[:, None] * _DIFFERENCE[:, 1:]) @ tips
+
+
+class StreamingRetargeter:
+    """Teleop mode: one frame at a time, warm-started from the previous solution.
+
+    A bad frame (wrong shape, NaN/inf, degenerate palm) never raises: it is counted in
+    `rejected_frames`, its reason kept in `last_error`, and the last good output is returned
+    (the neutral pose before the first good frame)."""
+
+    def __init__(self, retargeter: HandRetargeter, iterations: int | None = None):
+        self.retargeter = retargeter
+        self.iterations = iterations or retargeter.settings.stream_iterations
+        self.output = retargeter.neutral.copy()
+        self.rejected_frames = 0
+        self.accepted_frames = 0
+        self.last_error = ""
+
+    def step(self, keypoints) -> np.ndarray:
+        try:
+            human_kv = human_keyvectors(keypoints)
+            if len(human_kv) != 1:
+                raise KeypointError(f"streaming retargeting takes one frame, got {len(human_kv)}")
+        except KeypointError as error:
+            self.rejected_frames += 1
+            self.last_error = str(error)
+            return self.output.copy()
+        q = self.retargeter.solve_keyvectors(human_kv, self.output[None], self.iterations)[0]
+        self.output = q
+        self.accepted_frames += 1
+        return q.copy()
+
+    def reset(self) -> None:
+        self.output = self.retargeter.neutral.copy()
+
+
+class GripperRetargeter:
+    """Eq. 6 for the parallel gripper, batch or streaming (same rejection rules)."""
+
+    def __init__(self, standard_width_m: float | None = None):
+        self.standard_width_m = standard_width_m or load_gripper_width_m()
+        self.output = np.ones(1)
+        self.rejected_frames = 0
+        self.last_error = ""
+
+    def retarget(self, keypoints) -> np.ndarray:
+        return gripper_width(keypoints, self.standard_width_m).astype(np.float32)
+
+    def step(self, keypoints) -> np.ndarray:
+        try:
+            width = gripper_width(keypoints, self.standard_width_m)
+            if len(width) != 1:
+                raise KeypointError(f"streaming retargeting takes one frame, got {len(width)}")
+        except KeypointError as error:
+            self.rejected_frames += 1
+            self.last_error = str(error)
+            return self.output.copy()
+        self.output = width[0]
+        return self.output.copy()
