@@ -10,6 +10,8 @@ the colour intrinsics serve both. Stamps (see docs/cameras.md, "Timestamps"):
 """
 from __future__ import annotations
 
+import collections
+import os
 import time
 
 import numpy as np
@@ -51,44 +53,27 @@ class RealSenseSource(FrameSource):
         self.serial, self.playback_file, self.stamp_mode = serial, playback_file, stamp_mode
         self.clock_ns = clock_ns
         self.offset_filter = ClockOffsetFilter()
-        self._pipeline = self._align = self._playback = None
+        self._frames = self._stop = self._align = self._playback = None
         self._info: dict = {}
         self._depth_units_m = 0.001
         self._last_color_number = None
         self._pending: Frame | None = None
+        self._ready: collections.deque = collections.deque()
 
     # --- connection -----------------------------------------------------------------------
     def open(self) -> None:
         rs = _rs()
         self.finished = False
         self._last_color_number, self._pending = None, None
+        self._ready.clear()
         self.offset_filter.reset()
-        config = rs.config()
-        if self.playback_file:
-            config.enable_device_from_file(self.playback_file, repeat_playback=False)
-            # Recordings carry their own stream set; ask for what we need, any resolution.
-            config.enable_stream(rs.stream.color)
-            if self.depth:
-                config.enable_stream(rs.stream.depth)
-        else:
-            if self.serial and self.serial not in connected_serials():
-                raise SourceError(f"no RealSense with serial {self.serial} "
-                                  f"(connected: {connected_serials() or 'none'})")
-            if self.serial:
-                config.enable_device(self.serial)
-            config.enable_stream(rs.stream.color, self.width, self.height, rs.format.rgb8,
-                                 self.fps)
-            if self.depth:
-                config.enable_stream(rs.stream.depth, self.width, self.height, rs.format.z16,
-                                     self.fps)
-        pipeline = rs.pipeline()
         try:
-            profile = pipeline.start(config)
-        except RuntimeError as error:
+            device = self._open_playback() if self.playback_file else self._open_live()
+        except (RuntimeError, SourceError) as error:
+            self.close()
+            if isinstance(error, SourceError):
+                raise
             raise SourceError(f"RealSense start failed: {error}") from error
-        self._pipeline = pipeline
-        device = profile.get_device()
-        self._playback = device.as_playback() if self.playback_file else None
         self._align = rs.align(rs.stream.color) if self.depth else None
         self._depth_units_m = (device.first_depth_sensor().get_depth_scale()
                                if self.depth else 0.001)
@@ -98,11 +83,61 @@ class RealSenseSource(FrameSource):
         if self.playback_file:
             self._info["playback_file"] = self.playback_file
 
+    def _open_live(self):
+        rs = _rs()
+        if self.serial and self.serial not in connected_serials():
+            raise SourceError(f"no RealSense with serial {self.serial} "
+                              f"(connected: {connected_serials() or 'none'})")
+        config = rs.config()
+        if self.serial:
+            config.enable_device(self.serial)
+        config.enable_stream(rs.stream.color, self.width, self.height, rs.format.rgb8, self.fps)
+        if self.depth:
+            config.enable_stream(rs.stream.depth, self.width, self.height, rs.format.z16,
+                                 self.fps)
+        pipeline = rs.pipeline()
+        profile = pipeline.start(config)
+        self._frames, self._stop = pipeline, pipeline.stop
+        return profile.get_device()
+
+    def _open_playback(self):
+        """Sensors into a syncer, started while playback is paused: `rs.pipeline` on a file
+        sometimes loses the first frame, starting playback before its syncer listens."""
+        rs = _rs()
+        if not os.path.isfile(self.playback_file):
+            raise SourceError(f"{self.playback_file}: no such recording")
+        context = rs.context()
+        device = context.load_device(self.playback_file)
+        playback = device.as_playback()
+        playback.set_real_time(True)
+        playback.pause()
+        wanted = [rs.stream.color] + ([rs.stream.depth] if self.depth else [])
+        syncer, started = rs.syncer(10), []
+
+        def stop():
+            for sensor in started:
+                sensor.stop()
+                sensor.close()
+            context.unload_device(self.playback_file)
+
+        self._frames, self._stop, self._playback = syncer, stop, playback
+        for sensor in device.query_sensors():
+            profiles = [p for p in sensor.get_stream_profiles() if p.stream_type() in wanted]
+            if profiles:
+                sensor.open(profiles[0])
+                sensor.start(syncer)
+                started.append(sensor)
+                wanted.remove(profiles[0].stream_type())
+        if wanted:
+            raise SourceError(f"{self.playback_file}: no {', '.join(map(str, wanted))} stream")
+        playback.resume()
+        return device
+
     def close(self) -> None:
-        pipeline, self._pipeline = self._pipeline, None
-        if pipeline is not None:
+        stop, self._stop, self._frames, self._playback = self._stop, None, None, None
+        if stop is not None:
             try:
-                pipeline.stop()
+                stop()
             except RuntimeError:
                 pass  # already stopped (end of playback, unplugged device)
 
@@ -111,66 +146,64 @@ class RealSenseSource(FrameSource):
 
     # --- frames ---------------------------------------------------------------------------
     def read(self, timeout_s: float) -> Frame | None:
-        if self._pipeline is None:
+        if self._frames is None:
             raise SourceError("RealSense source is not open")
         deadline = time.monotonic() + timeout_s
-        while True:
-            remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        while not self._ready:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                return None
             try:
-                ok, frames = self._pipeline.try_wait_for_frames(remaining_ms)
+                ok, frames = self._frames.try_wait_for_frames(remaining_ms)
             except RuntimeError as error:
                 raise SourceError(f"RealSense read failed: {error}") from error
-            if not ok:
-                return self._end_or_timeout()
-            frame = self._take(frames, self.clock_ns())
-            if frame is not None:
-                return frame
-            if time.monotonic() >= deadline:
-                return None
+            if ok:
+                self._accept(frames, self.clock_ns())
+            elif self._playback_ended():
+                break
+        return self._ready.popleft() if self._ready else None
 
-    def _end_or_timeout(self) -> Frame | None:
+    def _playback_ended(self) -> bool:
         rs = _rs()
-        if self._playback is not None and (
-                self._playback.current_status() == rs.playback_status.stopped):
-            self.finished = self._pending is None
-            pending, self._pending = self._pending, None
-            return pending
-        return None
+        if self._playback is None or (
+                self._playback.current_status() != rs.playback_status.stopped):
+            return False
+        if self._pending is not None:
+            self._ready.append(self._pending)
+            self._pending = None
+        self.finished = not self._ready
+        return True
 
-    def _take(self, frames, receive_ns: int) -> Frame | None:
-        """A frame for each new colour frame, with the depth frame of the same timestamp.
+    def _accept(self, frames, receive_ns: int) -> None:
+        """Queue a Frame for each new colour frame, with the depth frame of the same timestamp.
 
-        The pipeline's syncer may hand over a new colour frame with the previous depth frame
-        and the matching depth a moment later (playback does this); such a colour frame waits
-        for its depth until the next colour frame arrives.
+        The syncer may hand over a colour frame before (or without) its depth frame and the
+        pair a moment later (playback does this for the first frame); such a colour frame waits
+        for its depth until the next colour frame arrives, then goes out without depth.
         """
         color = frames.get_color_frame()
         if not color:
-            return None
+            return
         number = color.get_frame_number()
-        if self._pending is not None and self._pending.sequence != number:
-            emitted, self._pending = self._pending, None
-            self._take(frames, receive_ns)  # keep the new colour frame as pending or ready
-            return emitted
+        if self._pending is not None:
+            if self._pending.sequence == number:
+                self._pending.depth = self._matching_depth(frames, color)
+                if self._pending.depth is not None:
+                    self._ready.append(self._pending)
+                    self._pending = None
+                return
+            self._ready.append(self._pending)
+            self._pending = None
         if number == self._last_color_number:
-            return None if self._pending is None else self._complete_pending(frames)
+            return
         self._last_color_number = number
         frame = self._frame(color, receive_ns)
         if self.depth:
             frame.depth = self._matching_depth(frames, color)
             if frame.depth is None:
                 self._pending = frame
-                return None
-        return frame
-
-    def _complete_pending(self, frames) -> Frame | None:
-        color = frames.get_color_frame()
-        depth = self._matching_depth(frames, color)
-        if depth is None:
-            return None
-        frame, self._pending = self._pending, None
-        frame.depth = depth
-        return frame
+                return
+        self._ready.append(frame)
 
     def _matching_depth(self, frames, color) -> np.ndarray | None:
         depth = frames.get_depth_frame()
