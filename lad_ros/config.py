@@ -186,7 +186,13 @@ def _joints(fields: Fields) -> tuple[JointSpec, ...]:
     return tuple(joints)
 
 
+DYNAMIXEL_FIELDS = {"kind", "port", "baudrate", "protocol", "operating_mode", "current_limit_ma",
+                    "current_unit_ma", "return_delay_us", "motor_ids", "joint_to_motor",
+                    "latency_timer_ms", "max_retries", "bus_rate_hz"}
+
+
 def _dynamixel_params(driver: Fields, n_joints: int) -> dict:
+    driver.keys_known(DYNAMIXEL_FIELDS)
     params = {
         "port": driver.req("port", str),
         "baudrate": driver.req("baudrate", int),
@@ -195,7 +201,24 @@ def _dynamixel_params(driver: Fields, n_joints: int) -> dict:
         "current_limit_ma": driver.number("current_limit_ma", minimum=0.0),
         "return_delay_us": driver.opt("return_delay_us", int, 0),
         "motor_ids": driver.vector("motor_ids", n_joints, int),
+        # XC330: 1 mA per unit; XM430: 2.69 mA
+        "current_unit_ma": driver.number("current_unit_ma", 1.0, minimum=0.01),
+        # FTDI latency the read timeouts budget for; None: read it from sysfs, else 16 ms
+        "latency_timer_ms": driver.opt("latency_timer_ms", float, None),
+        "max_retries": driver.opt("max_retries", int, 2),
+        "bus_rate_hz": driver.number("bus_rate_hz", 100.0, minimum=1.0, maximum=2000.0),
     }
+    if params["latency_timer_ms"] is not None and not 0 < params["latency_timer_ms"] <= 255:
+        raise driver.error("latency_timer_ms", "a number in (0, 255] ms",
+                           params["latency_timer_ms"])
+    if not 0 <= params["max_retries"] <= 10:
+        raise driver.error("max_retries", "an integer in 0..10", params["max_retries"])
+    if params["operating_mode"] not in (3, 4, 5):
+        raise driver.error("operating_mode", "3, 4 or 5 (a position mode: position, extended "
+                           "position, current-based position)", params["operating_mode"])
+    if params["return_delay_us"] < 0 or params["return_delay_us"] > 508:
+        raise driver.error("return_delay_us", "0..508 (2 us units on the motor)",
+                           params["return_delay_us"])
     if params["protocol"] != 2.0:
         raise driver.error("protocol", "2.0 (only Dynamixel protocol 2.0 is supported)",
                            params["protocol"])
