@@ -6,4 +6,5 @@ This module must stay free of imports so setup.py can read it on any machine.
 NODE_SCRIPTS: dict[str, str] = {
     "camera_node": "lad_ros.nodes.camera_node:main",
     "arm_node": "lad_ros.nodes.arm_node:main",
+    "hand_node": "lad_ros.nodes.hand_node:main",
 }
