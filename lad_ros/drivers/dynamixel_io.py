@@ -75,6 +75,21 @@ class _PortHandler(sdk.PortHandler):
                                + 2.0 * self.latency_timer_ms + 2.0)
 
 
+class _PacketHandler(sdk.Protocol2PacketHandler):
+    """The SDK's protocol 2.0 handler with byte stuffing done by our codec: dynamixel-sdk 4.1.0
+    (Python) discards the stuffed packet its addStuffing builds, so parameters containing
+    FF FF FD would go out unstuffed and a motor would see a false header."""
+
+    def addStuffing(self, packet):
+        length = packet[5] | (packet[6] << 8)
+        body = bytes(packet[7:7 + length - 2])
+        stuffed = dxl.stuff(body)
+        if len(stuffed) != len(body):
+            new_length = len(stuffed) + 2
+            packet[:] = [*packet[:5], new_length & 0xFF, new_length >> 8, *stuffed, 0, 0]
+        return packet
+
+
 _RETRYABLE = (sdk.COMM_RX_TIMEOUT, sdk.COMM_RX_CORRUPT)
 
 
@@ -86,7 +101,7 @@ class DynamixelBus:
         self.max_retries = max_retries
         self.counters = BusCounters()
         self._port = _PortHandler(port, latency_timer_ms)
-        self._packets = sdk.PacketHandler(2.0)
+        self._packets = _PacketHandler()
 
     # --- port ---------------------------------------------------------------------------------
     def open(self) -> None:
@@ -196,14 +211,16 @@ class DynamixelBus:
             raise BusError(f"{self.port_name}: sync read: {self._packets.getTxRxResult(result)}")
         expected = set(motor_ids)
         while expected:
-            packet, result = self._packets.rxPacket(self._port, False)
+            # "fast" only skips the SDK's unstuffing (lossy in corner cases); ours follows
+            packet, result = self._packets.rxPacket(self._port, True)
             if result != sdk.COMM_SUCCESS:
                 self._count_failure(result)
                 if result == sdk.COMM_RX_TIMEOUT:
                     return
                 continue  # a corrupt packet: the next one may still be good
-            motor_id, error = packet[4], packet[8]
-            data = bytes(packet[9:9 + length])
+            motor_id = packet[4]
+            body = dxl.unstuff(bytes(packet[7:-2]))  # INST ERR data...
+            error, data = body[1], body[2:]
             if motor_id in expected and len(data) == length:
                 expected.discard(motor_id)
                 if error & ~dxl.ERR_ALERT:

@@ -53,7 +53,10 @@ class JointMotorMap:
     def goal_ticks(self, joint_rad: np.ndarray) -> np.ndarray:
         """Goal positions for the bus: joints clamped to their limits first, so a goal can
         never leave the motor range that corresponds to the joint limits."""
-        clamped = np.clip(np.asarray(joint_rad, float), self.joint_lower, self.joint_upper)
+        joint_rad = np.asarray(joint_rad, float)
+        if joint_rad.shape != self.ratio.shape or not np.all(np.isfinite(joint_rad)):
+            raise ValueError(f"goal_ticks: expected {self.ratio.size} finite joint angles")
+        clamped = np.clip(joint_rad, self.joint_lower, self.joint_upper)
         ticks = np.rint(self.motor_rad(clamped) / RAD_PER_TICK).astype(np.int64)
         low, high = self.tick_range()
         return np.clip(ticks, low, high)
