@@ -17,7 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # `lad bench NAME`: each module's configure/run; `lad bench all` runs them in this order.
-BENCHMARKS: dict[str, tuple[str, str]] = {}
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "transport": ("lad_ros.transport_bench", "640x480 rgb8 images at 30 Hz between two processes"),
+    "hand-bus": ("lad_ros.sim.dynamixel_bench", "Dynamixel bus cycle time on the pty simulator"),
+}
 
 
 
