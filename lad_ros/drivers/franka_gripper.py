@@ -25,19 +25,24 @@ from lad_ros.drivers.hand_driver import DriverHealth, HandState
 
 
 class FrankaGripperDriver:
-    """HandDriver for the Franka Hand. `realtime` is accepted for a uniform driver factory;
-    franky.Gripper has no real-time control loop, so it is not used."""
+    """HandDriver for the Franka Hand.
 
-    def __init__(self, config: EmbodimentConfig, robot_ip: str, realtime: str = "ignore",
+    robot_ip: None = the `gripper:` section of cell.yaml (`cell_config`, None = shipped file).
+    `realtime` is accepted for a uniform driver factory; franky.Gripper has no real-time control
+    loop, so it is not used.
+    """
+
+    def __init__(self, config: EmbodimentConfig, robot_ip: str | None = None,
+                 realtime: str = "ignore", *, cell_config: str | None = None,
                  settings: GripperConfig | None = None,
                  clock_ns: Callable[[], int] = time.time_ns):
         if config.max_width_m is None or config.driver is None:
             raise ValueError(f"{config.name}: not a parallel gripper with a driver section")
         self.config = config
         self.joint_names = list(config.joint_names)
-        self.robot_ip = robot_ip
+        self.settings = settings or load_gripper_config(cell_config)
+        self.robot_ip = robot_ip or self.settings.robot_ip
         self.realtime = realtime
-        self.settings = settings or load_gripper_config()
         self.clock_ns = clock_ns
         self.max_width_m = float(config.max_width_m)
         self.speed_mps = float(config.driver.params["speed_mps"])
