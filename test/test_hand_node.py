@@ -50,6 +50,7 @@ class Harness:
             QOS_STATE)
         self.trajectory = self.peer.create_publisher(JointTrajectory, "/lad/hand/trajectory",
                                                      QOS_COMMANDS)
+        self.command = self.peer.create_publisher(JointState, "/lad/hand/command", QOS_COMMANDS)
         self.change_state = self.peer.create_client(ChangeState, "/hand/change_state")
         self.reboot = self.peer.create_client(Trigger, "/hand/reboot")
         self.ChangeState, self.Trigger = ChangeState, Trigger
@@ -155,6 +156,23 @@ def test_hand_node_tracks_survives_losses_and_recovers_from_overload(ros_context
                       for m in harness.states[-20:]]
             assert all(b > a for a, b in zip(stamps, stamps[1:])), "stamps must be capture times"
 
+            # 1b. teleop: a JointState stream (names shuffled, a subset) is tracked while it
+            # flows and held when it stops
+            from lad_ros.nodes.ros_common import joint_state
+            subset = shuffled[:3]
+            teleop_goal = reached.copy()
+            teleop_goal[subset] = lower[subset] + 0.4 * (upper[subset] - lower[subset])
+            for _ in range(60):
+                harness.command.publish(joint_state([names[i] for i in subset],
+                                                    teleop_goal[subset], time.time_ns()))
+                harness.spin_until(lambda: False, 0.03)
+            harness.spin_until(lambda: False, 0.5)
+            reached = harness.latest_position(names)
+            assert np.max(np.abs(reached - teleop_goal)) < TRACK_TOLERANCE_RAD
+            harness.spin_until(lambda: False, 0.5)  # past the 0.5 s command watchdog: held
+            assert np.max(np.abs(harness.latest_position(names) - teleop_goal)) < \
+                TRACK_TOLERANCE_RAD
+
             # 2. with 10% of the packets lost it still tracks, and reports the losses
             sim.drop_probability = 0.10
             back = lower + 0.3 * (upper - lower)
@@ -189,3 +207,15 @@ def test_hand_node_tracks_survives_losses_and_recovers_from_overload(ros_context
             assert harness.node.driver is None
         finally:
             harness.close()
+
+
+def test_configure_fails_cleanly_without_the_device(ros_context):
+    from lifecycle_msgs.msg import Transition
+
+    harness = Harness(ros_context, "faive", "/dev/lad-no-such-port")
+    try:
+        assert not harness.transition(Transition.TRANSITION_CONFIGURE)
+        assert harness.node.driver is None
+        assert harness.wait_for_report(lambda r: r.message == "unconfigured", 10.0)
+    finally:
+        harness.close()
