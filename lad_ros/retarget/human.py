@@ -19,7 +19,7 @@ _SPREAD_SIGN = {"index": 1.0, "middle": 0.2, "ring": -0.8, "pinky": -1.0}
 
 HAND_SCALE_RANGE = (0.88, 1.12)   # whole-hand size factor per sample
 KEYPOINT_NOISE_M = 0.0015         # tracker noise, per coordinate (wrist stays the origin)
-PINCH_GAP_RANGE_M = (0.005, 0.015)  # tracked thumb/finger tip points stay apart by finger pads
+PINCH_GAP_RANGE_M = (0.004, 0.012)  # tracked thumb/finger tip points stay apart by finger pads
 
 
 class HumanHandModel:
@@ -115,15 +115,14 @@ class HumanHandModel:
         apart = tips[:, 0] - tips[:, finger_index]
         direction = apart / np.linalg.norm(apart, axis=-1, keepdims=True)
         gap = rng.uniform(*PINCH_GAP_RANGE_M, len(start))[:, None] * direction
-        stay = np.sqrt(1e-5)  # weak pull to the sampled pose keeps the pinch natural
 
-        def residual(q):
+        def residual(q, rows):
             tips, jac = kin.fingertips_and_jacobian(q)
-            r = np.concatenate([tips[:, 0] - tips[:, finger_index] - gap, stay * (q - start)], 1)
-            pinch_jac = (jac[:, 0] - jac[:, finger_index]) * free
-            eye = np.broadcast_to(stay * np.eye(len(free)), (len(q),) + (len(free),) * 2)
-            return r, np.concatenate([pinch_jac, eye], axis=1)
-        return solve_box_lm(residual, start, kin.lower, kin.upper, iterations=30)
+            r = tips[:, 0] - tips[:, finger_index] - gap[rows]
+            return r, (jac[:, 0] - jac[:, finger_index]) * free
+        # A weak pull to the sampled pose keeps the rest of the hand (and the pinch) natural.
+        return solve_box_lm(residual, start, kin.lower, kin.upper, iterations=30,
+                            prior_weight=1e-5, prior=start)
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """n synthetic hands: keypoints float64 [n, 21, 3] and family indices int16 [n]."""

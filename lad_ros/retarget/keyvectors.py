@@ -60,8 +60,12 @@ def validate_keypoints(keypoints) -> np.ndarray:
 
 
 def human_palm_points(keypoints) -> np.ndarray:
-    """Validated keypoints → [B, 6, 3]: wrist (origin) and five fingertips in the palm frame."""
-    kp = validate_keypoints(keypoints)
+    """Keypoints → [B, 6, 3]: wrist (origin) and five fingertips in the palm frame."""
+    return palm_points_of_valid(validate_keypoints(keypoints))
+
+
+def palm_points_of_valid(kp: np.ndarray) -> np.ndarray:
+    """Like human_palm_points, for keypoints that already passed validate_keypoints."""
     rotation = palm_frame(kp[:, WRIST], kp[:, INDEX_MCP], kp[:, MIDDLE_MCP], kp[:, PINKY_MCP])
     points = kp[:, (WRIST,) + FINGERTIPS] - kp[:, [WRIST]]
     return np.einsum("bij,bkj->bki", rotation, points)
@@ -84,3 +88,22 @@ def gripper_width(keypoints, standard_width_m: float) -> np.ndarray:
     kv = human_keyvectors(keypoints)[:, THUMB_KEYVECTORS]
     width = np.linalg.norm(kv, axis=-1).min(axis=-1) / standard_width_m
     return np.clip(width, 0.0, 1.0)[:, None]
+
+
+# (name, a, b, c): the bend at b between segments a→b and b→c, MediaPipe indices.
+BEND_ANGLES = tuple(
+    [("thumb_mcp", 1, 2, 3), ("thumb_ip", 2, 3, 4)]
+    + [(f"{finger}_{joint}", *points) for i, finger in enumerate(FINGERS[1:])
+       for joint, points in zip(("mcp", "pip", "dip"),
+                                ((0, 5 + 4 * i, 6 + 4 * i), (5 + 4 * i, 6 + 4 * i, 7 + 4 * i),
+                                 (6 + 4 * i, 7 + 4 * i, 8 + 4 * i)))])
+BEND_ANGLE_NAMES = tuple(name for name, *_ in BEND_ANGLES)
+
+
+def bend_angles(keypoints: np.ndarray) -> np.ndarray:
+    """Unsigned bend angles [B, len(BEND_ANGLES)] of validated keypoints [B, 21, 3]: a cheap,
+    frame-free description of how curled each finger is (used to start the solver)."""
+    a, b, c = (keypoints[:, [entry[k] for entry in BEND_ANGLES]] for k in (1, 2, 3))
+    u, v = b - a, c - b
+    cosine = (u * v).sum(-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1) + 1e-12)
+    return np.arccos(np.clip(cosine, -1.0, 1.0))

@@ -16,8 +16,11 @@ import numpy as np
 
 from lad_ros.config import Fields, read_yaml
 from lad_ros.embodiment import resolve
-from lad_ros.retarget.keyvectors import (KEYVECTOR_NAMES, KeypointError, _DIFFERENCE,
-                                         gripper_width, human_keyvectors)
+from lad_ros.embodiment import load_embodiment
+from lad_ros.retarget.keyvectors import (BEND_ANGLE_NAMES, KEYVECTOR_NAMES, KeypointError,
+                                         _DIFFERENCE, bend_angles, gripper_width,
+                                         keyvectors_from_points, palm_points_of_valid,
+                                         validate_keypoints)
 from lad_ros.retarget.kinematics import HandKinematics, load_kinematics
 from lad_ros.retarget.solver import solve_box_lm
 
@@ -35,13 +38,23 @@ class HandRetargetSettings:
     stream_iterations: int
     damping: float
     batch_chunk: int
+    step_tolerance: float     # rad: stop when no joint moves more than this in one step
+    initial_guess: dict       # robot joint → human bend angle it starts from
 
 
 def load_hand_settings_file(path: str) -> HandRetargetSettings:
     path = str(path)
     fields = Fields(path, read_yaml(path))
-    fields.keys_known({"hand", "regularization", "keyvectors", "solver"})
+    fields.keys_known({"hand", "regularization", "keyvectors", "solver", "initial_guess"})
     hand = fields.choice("hand", HANDS)
+    guess = fields.sub("initial_guess", required=False)
+    initial_guess = {} if guess is None else dict(guess.data)
+    joints = load_embodiment(hand).joint_names
+    for joint, bend in initial_guess.items():
+        if joint not in joints:
+            raise guess.error(str(joint), f"a joint of {hand}: {joints}", joint)
+        if bend not in BEND_ANGLE_NAMES:
+            raise guess.error(str(joint), f"a human bend angle {list(BEND_ANGLE_NAMES)}", bend)
     keyvectors = fields.sub("keyvectors")
     keyvectors.keys_known(set(KEYVECTOR_NAMES))
     scales, weights = [], []
@@ -51,7 +64,8 @@ def load_hand_settings_file(path: str) -> HandRetargetSettings:
         scales.append(entry.number("scale", minimum=1e-3, maximum=1e3))
         weights.append(entry.number("weight", minimum=0.0, maximum=1e6))
     solver = fields.sub("solver")
-    solver.keys_known({"batch_iterations", "stream_iterations", "damping", "batch_chunk"})
+    solver.keys_known({"batch_iterations", "stream_iterations", "damping", "batch_chunk",
+                       "step_tolerance_rad"})
 
     def positive_int(key):
         value = solver.req(key, int)
@@ -63,7 +77,9 @@ def load_hand_settings_file(path: str) -> HandRetargetSettings:
         regularization=fields.number("regularization", minimum=0.0),
         batch_iterations=positive_int("batch_iterations"),
         stream_iterations=positive_int("stream_iterations"),
-        damping=solver.number("damping", minimum=1e-12), batch_chunk=positive_int("batch_chunk"))
+        damping=solver.number("damping", minimum=1e-12), batch_chunk=positive_int("batch_chunk"),
+        step_tolerance=solver.number("step_tolerance_rad", minimum=1e-9, maximum=0.1),
+        initial_guess=initial_guess)
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,10 +104,18 @@ class HandRetargeter:
         self.lower, self.upper = kinematics.lower, kinematics.upper
         self.neutral = kinematics.neutral
         root_w = np.sqrt(settings.weights)
-        # Residual rows: sqrt(w_i) (s_i v_i^R − v_i^H) for 15×3, then sqrt(λ)(θ − θ_n).
-        self._scaled_difference = (root_w * settings.scales)[:, None] * _DIFFERENCE[:, 1:]
-        self._root_w = root_w
-        self._root_reg = np.sqrt(settings.regularization)
+        # Cost Σ w_i ‖s_i v_i^R − v_i^H‖² = ‖A·tips − b‖² with A = diag(√w s) D (15×5, acting on
+        # [thumb..pinky] tips; the palm is the origin). With A = QR this equals
+        # ‖R·tips − Qᵀb‖² + a constant, so the solver works on 5×3 residual rows instead of 15×3.
+        a = (root_w * settings.scales)[:, None] * _DIFFERENCE[:, 1:]
+        q_factor, r_factor = np.linalg.qr(a)
+        if np.linalg.matrix_rank(a) < 5:
+            q_factor, r_factor = np.eye(len(a)), a  # some weights are 0: keep all rows
+        self._reduce = r_factor              # tips → reduced residual rows
+        self._project = q_factor.T * root_w  # human keyvectors → reduced targets
+        names = kinematics.joint_names
+        self._guess_joints = [names.index(j) for j in settings.initial_guess]
+        self._guess_bends = [BEND_ANGLE_NAMES.index(b) for b in settings.initial_guess.values()]
 
     @classmethod
     def for_hand(cls, hand: str) -> "HandRetargeter":
@@ -102,19 +126,13 @@ class HandRetargeter:
         return self.kinematics.joint_names
 
     def _residual_fn(self, target_kv: np.ndarray):
-        target = (self._root_w[:, None] * target_kv).reshape(len(target_kv), -1)
-        n = len(self.neutral)
+        target = (self._project @ target_kv).reshape(len(target_kv), -1)
 
-        def residual(q):
+        def residual(q, rows):
             tips, tips_jac = self.kinematics.fingertips_and_jacobian(q)
-            kv = self._scaled_difference @ tips
-            kv_jac = self._scaled_difference @ tips_jac.reshape(len(q), 5, -1)
-            r = np.concatenate([kv.reshape(len(q), -1) - target,
-                                self._root_reg * (q - self.neutral)], axis=1)
-            jac = np.concatenate([kv_jac.reshape(len(q), -1, n),
-                                  np.broadcast_to(self._root_reg * np.eye(n), (len(q), n, n))],
-                                 axis=1)
-            return r, jac
+            reduced_jac = self._reduce @ tips_jac.reshape(len(q), 5, -1)
+            return ((self._reduce @ tips).reshape(len(q), -1) - target[rows],
+                    reduced_jac.reshape(len(q), -1, q.shape[1]))
         return residual
 
     def solve_keyvectors(self, human_kv: np.ndarray, q0: np.ndarray | None = None,
@@ -122,21 +140,31 @@ class HandRetargeter:
         """Human keyvectors [B, 15, 3] (palm frame) → joints [B, n] within the limits."""
         if q0 is None:
             q0 = np.broadcast_to(self.neutral, (len(human_kv), len(self.neutral)))
-        q = solve_box_lm(self._residual_fn(human_kv), np.asarray(q0, dtype=np.float64),
-                         self.lower, self.upper,
-                         iterations or self.settings.batch_iterations, self.settings.damping)
+        q = solve_box_lm(self._residual_fn(human_kv), q0, self.lower, self.upper,
+                         iterations or self.settings.batch_iterations, self.settings.damping,
+                         prior_weight=self.settings.regularization, prior=self.neutral,
+                         step_tolerance=self.settings.step_tolerance)
         return np.clip(q, self.lower, self.upper)
+
+    def initial_guess(self, keypoints: np.ndarray) -> np.ndarray:
+        """Neutral pose with finger joints set from the human's bend angles: starts the solver
+        in the natural branch (MCP and PIP curl together) of the two-link finger IK."""
+        q0 = np.tile(self.neutral, (len(keypoints), 1))
+        q0[:, self._guess_joints] = bend_angles(keypoints)[:, self._guess_bends]
+        return np.clip(q0, self.lower, self.upper)
 
     def retarget(self, keypoints, progress=None) -> np.ndarray:
         """Batch mode: human keypoints [..., 21, 3] → float32 joints [B, n]; KeypointError on
         bad input. `progress(done)` is called after each chunk (for a progress bar)."""
-        human_kv = human_keyvectors(keypoints)
+        kp = validate_keypoints(keypoints)
         chunk = self.settings.batch_chunk
-        out = np.empty((len(human_kv), len(self.neutral)), dtype=np.float32)
-        for start in range(0, len(human_kv), chunk):
-            out[start:start + chunk] = self.solve_keyvectors(human_kv[start:start + chunk])
+        out = np.empty((len(kp), len(self.neutral)), dtype=np.float32)
+        for start in range(0, len(kp), chunk):
+            part = kp[start:start + chunk]
+            human_kv = keyvectors_from_points(palm_points_of_valid(part))
+            out[start:start + chunk] = self.solve_keyvectors(human_kv, self.initial_guess(part))
             if progress is not None:
-                progress(min(chunk, len(human_kv) - start))
+                progress(len(part))
         return np.clip(out, self.lower.astype(np.float32), self.upper.astype(np.float32))
 
     def robot_keyvectors(self, q) -> np.ndarray:
@@ -162,20 +190,24 @@ class StreamingRetargeter:
 
     def step(self, keypoints) -> np.ndarray:
         try:
-            human_kv = human_keyvectors(keypoints)
-            if len(human_kv) != 1:
-                raise KeypointError(f"streaming retargeting takes one frame, got {len(human_kv)}")
+            kp = validate_keypoints(keypoints)
+            if len(kp) != 1:
+                raise KeypointError(f"streaming retargeting takes one frame, got {len(kp)}")
         except KeypointError as error:
             self.rejected_frames += 1
             self.last_error = str(error)
             return self.output.copy()
-        q = self.retargeter.solve_keyvectors(human_kv, self.output[None], self.iterations)[0]
+        start = self.output[None] if self.accepted_frames else self.retargeter.initial_guess(kp)
+        human_kv = keyvectors_from_points(palm_points_of_valid(kp))
+        q = self.retargeter.solve_keyvectors(human_kv, start, self.iterations)[0]
         self.output = q
         self.accepted_frames += 1
         return q.copy()
 
     def reset(self) -> None:
+        """Forget the warm start (e.g. after tracking was lost)."""
         self.output = self.retargeter.neutral.copy()
+        self.accepted_frames = 0
 
 
 class GripperRetargeter:

@@ -1,0 +1,91 @@
+"""`lad bench retarget`: streaming ms/frame, batch poses/s and keyvector matching error.
+
+Streaming: a smooth human trajectory (interpolated between held-out synthetic poses, 30 frames
+per transition) goes frame by frame through StreamingRetargeter; wall-clock and CPU time per
+frame are reported (on a shared machine wall time includes waiting for a core). Batch: one
+`retarget` call on the held-out set. Keyvector error: ‖s_i v_i^R − v_i^H‖ over all 15 keyvectors
+of the held-out set, in mm. The held-out set uses its own seed, never the dataset default (0).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from lad_ros.retarget.human import POSE_FAMILIES, HumanHandModel
+from lad_ros.retarget.keyvectors import human_keyvectors
+from lad_ros.retarget.retargeter import GripperRetargeter, HandRetargeter, StreamingRetargeter
+
+HANDS = ("faive", "mimic")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch", type=int, default=4000, help="held-out poses (batch + error)")
+    parser.add_argument("--waypoints", type=int, default=21,
+                        help="streaming: poses the trajectory passes through")
+    parser.add_argument("--frames-per-move", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=20240)
+
+
+def streaming_trajectory(model: HumanHandModel, waypoints: int, frames_per_move: int,
+                         rng: np.random.Generator) -> np.ndarray:
+    families = rng.integers(0, len(POSE_FAMILIES), waypoints).astype(np.int16)
+    angles = model.close_pinches(model.sample_angles(families, rng), families, rng)
+    path = np.concatenate([np.linspace(angles[i], angles[i + 1], frames_per_move, endpoint=False)
+                           for i in range(waypoints - 1)])
+    return model.keypoints(path)
+
+
+def time_streaming(retargeter: HandRetargeter, frames: np.ndarray) -> tuple[np.ndarray, ...]:
+    stream = StreamingRetargeter(retargeter)
+    stream.step(frames[0])  # first frame starts from the initial guess; not part of the timing
+    wall, cpu = [], []
+    for frame in frames[1:]:
+        w0, c0 = time.perf_counter(), time.thread_time()
+        stream.step(frame)
+        cpu.append(time.thread_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return np.array(wall) * 1e3, np.array(cpu) * 1e3
+
+
+def keyvector_error_mm(retargeter: HandRetargeter, keypoints: np.ndarray,
+                       joints: np.ndarray) -> np.ndarray:
+    human = human_keyvectors(keypoints)
+    return np.linalg.norm(retargeter.robot_keyvectors(joints) - human, axis=-1).ravel() * 1e3
+
+
+def run(args: argparse.Namespace) -> int:
+    rng = np.random.default_rng(args.seed)
+    model = HumanHandModel()
+    held_out, families = model.sample(args.batch, rng)
+    frames = streaming_trajectory(model, args.waypoints, args.frames_per_move, rng)
+    rows, summary = [], {}
+    for hand in HANDS:
+        retargeter = HandRetargeter.for_hand(hand)
+        wall, cpu = time_streaming(retargeter, frames)
+        start = time.perf_counter()
+        joints = retargeter.retarget(held_out)
+        rate = len(held_out) / (time.perf_counter() - start)
+        error = keyvector_error_mm(retargeter, held_out, joints)
+        rows.append((hand, wall.mean(), np.percentile(wall, 95), cpu.mean(), rate, error.mean(),
+                     np.percentile(error, 95)))
+        summary[hand] = (wall.mean(), error.mean())
+    widths = GripperRetargeter().retarget(held_out)[:, 0]
+    pinch = widths[families == POSE_FAMILIES.index("pinch_index")]
+    open_ = widths[families == POSE_FAMILIES.index("open")]
+
+    print(f"# retarget: {len(frames) - 1} streaming frames, {len(held_out)} held-out poses "
+          f"(seed {args.seed}); targets: stream <= 1 ms/frame, batch >= 5000 poses/s")
+    print("| hand | stream ms/frame mean | p95 | CPU ms/frame | batch poses/s "
+          "| keyvector error mm mean | p95 |")
+    print("|---|---|---|---|---|---|---|")
+    for hand, mean, p95, cpu, rate, err, err95 in rows:
+        print(f"| {hand} | {mean:.3f} | {p95:.3f} | {cpu:.3f} | {rate:.0f} | {err:.2f} "
+              f"| {err95:.2f} |")
+    print(f"\ngripper (W per config/retarget/franka_gripper.yaml): pinch_index mean "
+          f"{pinch.mean():.2f} (max {pinch.max():.2f}, target < 0.2), open mean "
+          f"{open_.mean():.2f} (min {open_.min():.2f}, target > 0.8)")
+    print(f"retarget faive_ms={summary['faive'][0]:.3f} mimic_ms={summary['mimic'][0]:.3f} "
+          f"faive_kv_mm={summary['faive'][1]:.2f} mimic_kv_mm={summary['mimic'][1]:.2f}")
+    return 0
