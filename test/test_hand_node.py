@@ -8,6 +8,8 @@ import time
 import numpy as np
 import pytest
 
+from franky_sim_fixture import franky_sim  # noqa: F401 - fixture
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 TRACK_TOLERANCE_RAD = 0.06
@@ -16,7 +18,7 @@ TRACK_TOLERANCE_RAD = 0.06
 class Harness:
     """The node under test spinning in its own executor thread, plus a peer node."""
 
-    def __init__(self, context, embodiment, port):
+    def __init__(self, context, embodiment, port="", **parameters):
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from lifecycle_msgs.srv import ChangeState
@@ -32,7 +34,8 @@ class Harness:
             rclpy.parameter.Parameter("embodiment", value=embodiment),
             rclpy.parameter.Parameter("port", value=port),
             rclpy.parameter.Parameter("latency_timer_ms", value=4.0),
-            rclpy.parameter.Parameter("diagnostics_period_s", value=0.25)])
+            rclpy.parameter.Parameter("diagnostics_period_s", value=0.25),
+            *[rclpy.parameter.Parameter(k, value=v) for k, v in parameters.items()]])
         self.executor = MultiThreadedExecutor(num_threads=2, context=context)
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -217,5 +220,58 @@ def test_configure_fails_cleanly_without_the_device(ros_context):
         assert not harness.transition(Transition.TRANSITION_CONFIGURE)
         assert harness.node.driver is None
         assert harness.wait_for_report(lambda r: r.message == "unconfigured", 10.0)
+    finally:
+        harness.close()
+
+
+def test_one_node_swaps_faive_for_mimic_through_its_lifecycle(ros_context):
+    from lifecycle_msgs.msg import Transition
+    from rclpy.parameter import Parameter
+
+    from lad_ros.drivers import dynamixel_protocol as dxl
+    from lad_ros.embodiment import load_embodiment
+    from lad_ros.sim.dynamixel_bus import DynamixelBusSimulator
+
+    faive, mimic = load_embodiment("faive"), load_embodiment("mimic")
+    faive_ids, mimic_ids = faive.driver.params["motor_ids"], mimic.driver.params["motor_ids"]
+    with DynamixelBusSimulator(faive_ids, initial_ticks=_start_ticks(faive)) as faive_bus, \
+            DynamixelBusSimulator(mimic_ids, initial_ticks=_start_ticks(mimic)) as mimic_bus:
+        harness = Harness(ros_context, "faive", faive_bus.port)
+        try:
+            assert harness.transition(Transition.TRANSITION_CONFIGURE)
+            assert harness.transition(Transition.TRANSITION_ACTIVATE)
+            assert harness.spin_until(lambda: harness.states, 10.0)
+            assert list(harness.states[-1].name) == faive.joint_names
+
+            assert harness.transition(Transition.TRANSITION_DEACTIVATE)
+            assert all(faive_bus.read_field(i, dxl.TORQUE_ENABLE) == 0 for i in faive_ids)
+            assert harness.transition(Transition.TRANSITION_CLEANUP)
+            harness.node.set_parameters([Parameter("embodiment", value="mimic"),
+                                         Parameter("port", value=mimic_bus.port)])
+            assert harness.transition(Transition.TRANSITION_CONFIGURE)
+            assert harness.transition(Transition.TRANSITION_ACTIVATE)
+            assert all(mimic_bus.read_field(i, dxl.TORQUE_ENABLE) == 1 for i in mimic_ids)
+            harness.states.clear()
+            assert harness.spin_until(lambda: harness.states, 10.0)
+            assert list(harness.states[-1].name) == mimic.joint_names
+        finally:
+            harness.close()
+
+
+def test_hand_node_drives_the_franka_gripper_too(ros_context, franky_sim):  # noqa: F811
+    from lifecycle_msgs.msg import Transition
+
+    harness = Harness(ros_context, "franka_gripper", robot_ip=franky_sim.hostname)
+    try:
+        assert harness.transition(Transition.TRANSITION_CONFIGURE)
+        assert harness.transition(Transition.TRANSITION_ACTIVATE)
+        assert harness.spin_until(lambda: harness.states, 15.0)
+        assert list(harness.states[-1].name) == ["gripper_width"]
+        start = harness.latest_position(["gripper_width"])
+        harness.send_trajectory(["gripper_width"], start, np.array([1.0]), duration_s=0.5)
+        assert harness.spin_until(
+            lambda: harness.latest_position(["gripper_width"])[0] > 0.95, 20.0)
+        assert harness.transition(Transition.TRANSITION_DEACTIVATE)
+        assert harness.transition(Transition.TRANSITION_CLEANUP)
     finally:
         harness.close()

@@ -40,6 +40,7 @@ class HandNode(LifecycleNode):
         self.declare_parameter("embodiment", "faive")       # faive | mimic | franka_gripper
         self.declare_parameter("port", "")                  # "" = the embodiment config's port
         self.declare_parameter("latency_timer_ms", 0.0)     # 0 = the adapter's own (sysfs)
+        self.declare_parameter("robot_ip", "")              # gripper: "" = cell.yaml
         self.declare_parameter("control_rate_hz", 100.0)
         self.declare_parameter("trajectory_stale_timeout_s", 0.0)  # 0 = follow to the end
         self.declare_parameter("diagnostics_period_s", 1.0)
@@ -66,7 +67,8 @@ class HandNode(LifecycleNode):
             config = load_embodiment(self._param("embodiment"))
             safety = load_safety_config()
             driver = make_hand_driver(config, port=self._param("port"),
-                                      latency_timer_ms=self._param("latency_timer_ms") or None)
+                                      latency_timer_ms=self._param("latency_timer_ms") or None,
+                                      robot_ip=self._param("robot_ip"))
             driver.connect()
         except Exception as error:  # a config or connection error: stay unconfigured
             self.get_logger().error(f"configure failed: {error}")
@@ -209,7 +211,8 @@ class HandNode(LifecycleNode):
                                  self.controller.counters, self._source)
             self._report_counters = dict(health.counters)
             settings = getattr(self.driver, "settings", None)  # the Dynamixel port, if any
-            hardware_id = getattr(settings, "port", self.config.name)
+            hardware_id = (getattr(settings, "port", None)
+                           or getattr(self.driver, "robot_ip", None) or self.config.name)
             status = diagnostic_status(f"{self.get_name()}: {self.config.name}", hardware_id,
                                        report.level, report.message, report.values)
         self._diagnostics.publish(DiagnosticArray(header=header(self._now_ns()), status=[status]))
