@@ -12,6 +12,9 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("lad_ros.config_check", "validate embodiment configs (shipped or given)"),
+    "train-latent": ("lad_ros.latent.train_command", "train a latent action model (LAD stages 2-3)"),
+    "latent-eval": ("lad_ros.latent.eval_command", "SR/CR of a latent model on held-out data"),
+    "latent-figure": ("lad_ros.latent.figure", "gripper sweep decoded as hand poses (Fig. 2)"),
     "retarget-data": ("lad_ros.retarget.data_command", "synthetic human poses -> aligned (human, faive, mimic, gripper) tuples"),
     "retarget-figure": ("lad_ros.retarget.figure", "figure: human poses beside their Faive, mimic and gripper retargets"),
 }
