@@ -122,7 +122,7 @@ class HumanHandModel:
             return r, (jac[:, 0] - jac[:, finger_index]) * free
         # A weak pull to the sampled pose keeps the rest of the hand (and the pinch) natural.
         return solve_box_lm(residual, start, kin.lower, kin.upper, iterations=30,
-                            prior_weight=1e-5, prior=start)
+                            prior_weight=1e-5, prior=start)[0]
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """n synthetic hands: keypoints float64 [n, 21, 3] and family indices int16 [n]."""

@@ -37,7 +37,11 @@ class KeypointError(ValueError):
 
 def validate_keypoints(keypoints) -> np.ndarray:
     """[..., 21, 3] or [..., 63] keypoints → float64 [B, 21, 3], or KeypointError saying why."""
-    array = np.asarray(keypoints, dtype=np.float64)
+    try:
+        array = np.asarray(keypoints, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise KeypointError(f"human keypoints: expected numbers, got {type(keypoints).__name__}"
+                            f" ({error})") from None
     if array.ndim >= 1 and array.shape[-1] == 3 * KEYPOINT_COUNT:
         array = array.reshape(*array.shape[:-1], KEYPOINT_COUNT, 3)
     if array.ndim < 2 or array.shape[-2:] != (KEYPOINT_COUNT, 3):

@@ -183,9 +183,13 @@ class HandKinematics:
         import torch
         return self._constants("torch", q.dtype, q.device), torch
 
-    def chain_frames(self, q):
+    def chain_frames(self, q, fast_trig: bool = False):
         """Joint anchors [..., 5, depth, 3], world joint axes [..., 5, depth, 3] and fingertips
-        [..., 5, 3], all in the hand's model frame (numpy in, numpy out; torch in, torch out)."""
+        [..., 5, 3], all in the hand's model frame (numpy in, numpy out; torch in, torch out).
+
+        fast_trig (numpy only): sin/cos in float32, which numpy vectorises (~30× faster than
+        float64 here); the ~1e-7 error moves a fingertip by far less than a micrometre. The
+        solvers use it; plain forward kinematics stays exact."""
         if isinstance(q, np.ndarray) and q.dtype not in (np.float32, np.float64):
             q = q.astype(np.float64)
         k, xp = self._consts_for(q)
@@ -194,9 +198,7 @@ class HandKinematics:
         angles = q2 @ k["coupling"]  # [B, 5·depth]
         # Fixed transform then hinge, as one matrix: pre_rot · Rodrigues(axis, angle), linear in
         # (1, sin, 1 − cos): one batched GEMM per joint instead of broadcasting over 3×3 blocks.
-        if xp is np:
-            # float32 sin/cos are vectorised (~30× faster than float64 here); their ~1e-7 error
-            # moves a fingertip by well under a micrometre.
+        if xp is np and fast_trig:
             low = angles.astype(np.float32)
             sin, cos = np.sin(low).astype(q.dtype), np.cos(low).astype(q.dtype)
         else:
@@ -230,7 +232,7 @@ class HandKinematics:
 
     def fingertips_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """numpy: fingertips [B, 5, 3] in the palm frame and d tips / d q [B, 5, 3, n]."""
-        anchors, axes, tips = self.chain_frames(q)
+        anchors, axes, tips = self.chain_frames(q, fast_trig=True)
         columns = cross(axes, tips[..., None, :] - anchors)  # [B, 5, depth, 3]
         coupling = self._constants("numpy", np.dtype(q.dtype).type)["coupling"]
         per_joint = coupling.T.reshape(5, self.depth, -1)  # [5, depth, n]

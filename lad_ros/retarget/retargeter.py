@@ -25,6 +25,7 @@ from lad_ros.retarget.kinematics import HandKinematics, load_kinematics
 from lad_ros.retarget.solver import solve_box_lm
 
 HANDS = ("faive", "mimic")
+SWITCH_BRANCH_COST_RATIO = 0.8  # streaming: hysteresis before leaving the warm-started solution
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,18 @@ class HandRetargeter:
     def solve_keyvectors(self, human_kv: np.ndarray, q0: np.ndarray | None = None,
                          iterations: int | None = None) -> np.ndarray:
         """Human keyvectors [B, 15, 3] (palm frame) → joints [B, n] within the limits."""
+        return self.solve_with_cost(human_kv, q0, iterations)[0]
+
+    def solve_with_cost(self, human_kv: np.ndarray, q0: np.ndarray | None = None,
+                        iterations: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """solve_keyvectors, also returning each solution's eq. 5 cost (plus the λ term)."""
         if q0 is None:
             q0 = np.broadcast_to(self.neutral, (len(human_kv), len(self.neutral)))
-        q = solve_box_lm(self._residual_fn(human_kv), q0, self.lower, self.upper,
-                         iterations or self.settings.batch_iterations, self.settings.damping,
-                         prior_weight=self.settings.regularization, prior=self.neutral,
-                         step_tolerance=self.settings.step_tolerance)
-        return np.clip(q, self.lower, self.upper)
+        q, cost = solve_box_lm(self._residual_fn(human_kv), q0, self.lower, self.upper,
+                               iterations or self.settings.batch_iterations, self.settings.damping,
+                               prior_weight=self.settings.regularization, prior=self.neutral,
+                               step_tolerance=self.settings.step_tolerance)
+        return np.clip(q, self.lower, self.upper), cost
 
     def initial_guess(self, keypoints: np.ndarray) -> np.ndarray:
         """Neutral pose with finger joints set from the human's bend angles: starts the solver
@@ -197,12 +203,19 @@ class StreamingRetargeter:
             self.rejected_frames += 1
             self.last_error = str(error)
             return self.output.copy()
-        start = self.output[None] if self.accepted_frames else self.retargeter.initial_guess(kp)
+        # Two starts in one batched solve (numpy's per-call cost dominates a single frame, so
+        # the second is nearly free): the previous output, and the human's bend angles. The
+        # warm start keeps the motion continuous; the bend-angle start lets a finger leave an
+        # IK branch that the motion has made a poor fit. Switch only for a clearly lower cost.
+        guess = self.retargeter.initial_guess(kp)
+        starts = np.concatenate([self.output[None], guess]) if self.accepted_frames else guess
         human_kv = keyvectors_from_points(palm_points_of_valid(kp))
-        q = self.retargeter.solve_keyvectors(human_kv, start, self.iterations)[0]
-        self.output = q
+        q, cost = self.retargeter.solve_with_cost(np.repeat(human_kv, len(starts), axis=0),
+                                                  starts, self.iterations)
+        best = 1 if len(q) == 2 and cost[1] < SWITCH_BRANCH_COST_RATIO * cost[0] else 0
+        self.output = q[best]
         self.accepted_frames += 1
-        return q.copy()
+        return self.output.copy()
 
     def reset(self) -> None:
         """Forget the warm start (e.g. after tracking was lost)."""

@@ -27,6 +27,7 @@ def solve_box_lm(residual: ResidualFn, q0: np.ndarray, lower: np.ndarray, upper:
     q, center = q_all, prior
     r, jac = residual(q, rows)
     cost = _cost(r, q, center, prior_weight)
+    cost_all = cost.copy()
     mu = np.full(len(q), damping)
     damping_floor = prior_weight + 1e-12
     for _ in range(iterations):
@@ -57,7 +58,7 @@ def solve_box_lm(residual: ResidualFn, q0: np.ndarray, lower: np.ndarray, upper:
             q[better], r[better], jac[better] = candidate[better], r_new[better], jac_new[better]
             cost[better] = cost_new[better]
             mu = np.clip(np.where(better, mu * 0.3, mu * 10.0), 1e-9, 1e9)
-        q_all[rows] = q
+        q_all[rows], cost_all[rows] = q, cost
         active = np.abs(step).max(axis=1) >= step_tolerance
         if not active.any():
             break
@@ -65,7 +66,7 @@ def solve_box_lm(residual: ResidualFn, q0: np.ndarray, lower: np.ndarray, upper:
             rows, q, center, r, jac, cost, mu = (
                 rows[active], q[active], center[active], r[active], jac[active], cost[active],
                 mu[active])
-    return q_all
+    return q_all, cost_all
 
 
 def _cost(r: np.ndarray, q: np.ndarray, center: np.ndarray, prior_weight: float) -> np.ndarray:
