@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "transport": ("lad_ros.transport_bench", "640x480 rgb8 images at 30 Hz between two processes"),
     "hand-bus": ("lad_ros.sim.dynamixel_bench", "Dynamixel bus cycle time on the pty simulator"),
     "retarget": ("lad_ros.retarget.bench", "streaming ms/frame, batch poses/s, keyvector error (Faive, mimic)"),
+    "latent": ("lad_ros.latent.bench", "full two-stage latent model training time per setup"),
 }
 
 
