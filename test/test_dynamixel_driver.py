@@ -4,6 +4,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lad_ros.drivers import dynamixel_protocol as dxl
 from lad_ros.drivers.dynamixel_hand import DynamixelHandDriver
@@ -11,6 +13,7 @@ from lad_ros.drivers.dynamixel_io import BusError, DynamixelBus
 from lad_ros.drivers.factory import make_hand_driver
 from lad_ros.drivers.joint_motor_map import JointMotorMap
 from lad_ros.embodiment import load_embodiment
+from lad_ros.hand_control import HandController
 from lad_ros.sim.dynamixel_bus import DynamixelBusSimulator
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -78,16 +81,50 @@ def test_enable_holds_the_measured_position_then_tracks_commands(sim, driver):
     assert driver.latest_state().stamp_ns <= time.time_ns()  # a capture time, not a guess
 
 
+def assert_goals_in_range(sim):
+    low, high = MAP.tick_range()
+    for k, motor_id in enumerate(IDS):
+        extremes = sim.goal_extremes(motor_id)
+        assert extremes is not None
+        assert low[k] <= extremes[0] and extremes[1] <= high[k], (motor_id, extremes)
+
+
 def test_goals_on_the_bus_stay_in_the_motor_range_of_the_joint_limits(sim, driver):
     driver.enable()
-    low, high = MAP.tick_range()
     for command in (np.full(len(IDS), 1e9), np.full(len(IDS), -1e9), np.full(len(IDS), np.nan),
                     np.array(FAIVE.upper) + 0.5, np.zeros(3)):
         driver.command(command)
         time.sleep(0.05)
-        goals = np.array([sim.read_field(i, dxl.GOAL_POSITION) for i in IDS])
-        assert np.all(goals >= low) and np.all(goals <= high), command
+    assert_goals_in_range(sim)  # every goal the motors ever accepted
     assert driver.health().counters["ignored_commands"] == 2  # the NaN and the wrong size
+
+
+@pytest.fixture(scope="module")
+def enabled_hand():
+    with DynamixelBusSimulator(IDS, initial_ticks=NEUTRAL_TICKS) as simulator:
+        hand = DynamixelHandDriver(FAIVE, port=simulator.port, latency_timer_ms=4.0)
+        hand.connect()
+        hand.enable()
+        yield simulator, hand
+        hand.close()
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.permutations(FAIVE.joint_names),
+                          st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1,
+                                   max_size=len(IDS))), min_size=1, max_size=6))
+def test_whatever_is_commanded_the_bus_only_sees_goals_in_range(enabled_hand, commands):
+    sim, hand = enabled_hand
+    controller = HandController(FAIVE, command_timeout_s=0.5)
+    controller.reset(hand.latest_state().position)
+    now = time.time_ns()
+    for names, values in commands:
+        controller.set_command(names[:len(values)], values, now)
+        now += 200_000_000  # large steps: the velocity cap still allows big moves
+        hand.command(controller.step(now).command)
+        time.sleep(0.012)  # about one bus cycle: the goal goes out
+    assert_goals_in_range(sim)
 
 
 def test_losses_and_corruption_are_retried_and_counted(sim, driver):

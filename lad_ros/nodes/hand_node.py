@@ -184,6 +184,8 @@ class HandNode(LifecycleNode):
 
     # --- control loop -----------------------------------------------------------------------------
     def _control_step(self) -> None:
+        if not self.context.ok():  # shutting down: the publishers are gone
+            return
         state = self.driver.latest_state()
         health = self.driver.health()
         if self._resync and state is not None and health.torque_enabled:
@@ -203,6 +205,8 @@ class HandNode(LifecycleNode):
                 [] if state.effort is None else state.effort))
 
     def _publish_report(self) -> None:
+        if not self.context.ok():
+            return
         if self.driver is None:
             status = diagnostic_status(f"{self.get_name()}: hand", "", "STALE", "unconfigured")
         else:

@@ -99,6 +99,11 @@ class DynamixelBusSimulator:
         with self._lock:
             return self.motors[motor_id].get(field_)
 
+    def goal_extremes(self, motor_id: int) -> tuple[int, int] | None:
+        """Lowest and highest Goal Position this motor ever accepted (None: never written)."""
+        with self._lock:
+            return self.motors[motor_id].goal_extremes
+
     def positions(self) -> dict[int, float]:
         with self._lock:
             return {i: m.position for i, m in self.motors.items()}

@@ -27,6 +27,7 @@ class SimMotor:
         self.blocked = False
         self._saturated_s = 0.0
         self.rebooting_until = 0.0
+        self.goal_extremes: tuple[int, int] | None = None  # every Goal Position ever accepted
         self.table = bytearray(dxl.CONTROL_TABLE_SIZE)
         self.power_on()
 
@@ -98,6 +99,10 @@ class SimMotor:
             if not low <= goal <= high:
                 return dxl.ERR_DATA_RANGE
         self.table[:] = candidate
+        if _overlaps(address, end, dxl.GOAL_POSITION):
+            goal = self.get(dxl.GOAL_POSITION)
+            low, high = self.goal_extremes or (goal, goal)
+            self.goal_extremes = (min(low, goal), max(high, goal))
         return 0
 
     def _goal_range(self, table: bytes) -> tuple[int, int]:
