@@ -87,6 +87,7 @@ class CommandCounters:
     trajectories: int = 0
     trajectories_refused: int = 0
     teleop_targets: int = 0
+    motion_restarts: int = 0    # a sent motion was found not running: the target is resent
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in vars(self).items() if isinstance(v, int)}
@@ -176,6 +177,13 @@ class ArmCommander:
                 self.counters.deadband += 1
                 return ArmCommand(None, source, state, verdict, "within the retarget deadband")
         return ArmCommand(pose, source, state, verdict)
+
+    def motion_not_running(self) -> None:
+        """The robot holds no motion (it ended or never started): the next target is sent even
+        if it lies within the deadband of the last one."""
+        if self._last_sent is not None:
+            self._last_sent = None
+            self.counters.motion_restarts += 1
 
     def mark_sent(self, pose: Pose) -> None:
         """The pose reached the robot: the next command steps from it."""

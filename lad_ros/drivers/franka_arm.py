@@ -199,6 +199,7 @@ class FrankaArm:
                 try:
                     self._read_state()
                     if tick % control_every == 0:
+                        self._robot.poll_motion()   # raises what the motion thread hit
                         self._control()
                 except Exception as error:  # noqa: BLE001 - any franky failure latches
                     self._latch(error)
@@ -235,7 +236,10 @@ class FrankaArm:
                                Pose.of(ee.translation, ee.quaternion), robot_time)
 
     def _control(self) -> None:
+        in_control = self._robot.is_in_control
         with self._lock:
+            if not in_control:
+                self.commander.motion_not_running()
             command = self.commander.step(self.clock_ns())
             self._last_command = command
             stop_pending, self._stop_motion_pending = self._stop_motion_pending, False

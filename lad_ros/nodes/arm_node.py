@@ -88,7 +88,7 @@ class ArmNode(Node):
                                        [_quat(p.pose.orientation) for p in msg.poses])
         except ValueError as error:
             self._rejected_paths += 1
-            self.get_logger().warn(f"trajectory rejected: {error}", throttle_duration_sec=2.0)
+            self.get_logger().warning(f"trajectory rejected: {error}", throttle_duration_sec=2.0)
             return
         self.driver.set_trajectory(points)
 
