@@ -51,7 +51,8 @@ def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path,
 
     process = subprocess.Popen(
         [sys.executable, "-m", "lad_ros.nodes.camera_node", "--ros-args",
-         "-p", "camera:=front", "-p", f"config_file:={config}"],
+         "-p", "camera:=front", "-p", f"config_file:={config}",
+         "-p", "start_when_subscribed:=true"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def state():
@@ -81,11 +82,12 @@ def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path,
     assert final["frames"] == str(FRAMES) and final["reconnects"] == "0"
     assert final["playback_file"].endswith("cell.db3")
 
-    # Stamps: the recorded ones, in order, none skipped once the subscription matched (frames
-    # before discovery completed are gone: images are best effort, as on the real cell).
+    # Stamps: the recorded ones, in order, none skipped. Playback starts once the node sees our
+    # subscription; our side of discovery may complete a moment later (best effort), so the
+    # very first frame may be missed.
     expected = [recorded_stamp_ns(f.stamp_ns) for f in recorded]
     stamps = [ns_from_stamp(m.header.stamp) for _, m in images]
-    assert len(stamps) >= FRAMES // 2, f"only {len(stamps)} of {FRAMES} images arrived"
+    assert len(stamps) >= FRAMES - 2, f"only {len(stamps)} of {FRAMES} images arrived"
     first = expected.index(stamps[0])
     assert stamps == expected[first:first + len(stamps)]
     for (_, message) in images[-3:]:

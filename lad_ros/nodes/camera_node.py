@@ -18,6 +18,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from lad_ros.camera_config import CameraConfig, load_camera, source_for
 from lad_ros.drivers.camera_grabber import Backoff, Grabber, GrabberStatus
 from lad_ros.drivers.camera_source import Frame, FrameSource
+from lad_ros.image_transport import use_large_image_profile
 from lad_ros.nodes.camera_messages import camera_info_message, image_message
 from lad_ros.nodes.ros_common import QOS_IMAGES, QOS_STATE, diagnostic_status, header
 
@@ -59,6 +60,9 @@ class CameraPublisher:
     def start(self) -> None:
         self.grabber.start()
 
+    def has_subscribers(self) -> bool:
+        return self._image.get_subscription_count() > 0
+
     def stop(self) -> None:
         self.grabber.stop()
 
@@ -93,13 +97,26 @@ class CameraNode(Node):
         super().__init__("camera", **node_kwargs)
         name = self.declare_parameter("camera", "front").value
         config_file = self.declare_parameter("config_file", "").value or None
+        # Replaying a recording into a recorder or a policy: start once someone listens, so
+        # the first frames are not lost to discovery (images are best effort).
+        self._start_when_subscribed = self.declare_parameter("start_when_subscribed",
+                                                             False).value
         config = load_camera(name, config_file)
         self.camera = CameraPublisher(self, config, source_for(config))
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", QOS_STATE)
         self.create_timer(1.0, self._publish_diagnostics)
-        self.camera.start()
+        self._start_timer = None
+        if self._start_when_subscribed:
+            self._start_timer = self.create_timer(0.05, self._start_once_subscribed)
+        else:
+            self.camera.start()
         self.get_logger().info(f"camera {name}: {config.source} {config.width}x{config.height}"
                                f"@{config.fps} on {config.topic_prefix}")
+
+    def _start_once_subscribed(self) -> None:
+        if self.camera.has_subscribers():
+            self._start_timer.cancel()
+            self.camera.start()
 
     def _publish_diagnostics(self) -> None:
         now_ns = self.get_clock().now().nanoseconds
@@ -112,6 +129,7 @@ class CameraNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
+    use_large_image_profile()  # before rclpy.init: images must fit Fast DDS shared memory
     rclpy.init(args=args)
     node = None
     try:
