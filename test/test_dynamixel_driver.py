@@ -163,6 +163,23 @@ def test_a_blocked_motor_overloads_like_a_real_one(sim, driver):
     assert sim.read_field(IDS[0], dxl.HARDWARE_ERROR_STATUS) & (1 << dxl.OVERLOAD_BIT)
 
 
+def test_a_motor_that_stops_answering_turns_the_hand_off(sim, driver):
+    driver.enable()
+    sim.unplug(IDS[7])
+    assert wait_for(lambda: driver.health().faults, 5.0)
+    assert "not answering" in driver.health().faults[0]
+    assert wait_for(lambda: all(sim.read_field(i, dxl.TORQUE_ENABLE) == 0
+                                for i in IDS if i != IDS[7]))
+    with pytest.raises(BusError, match=f"motor {IDS[7]}: reboot failed"):
+        driver.reboot()  # still unplugged: the fault stays
+    assert driver.health().faults
+    sim.unplug(IDS[7], False)
+    driver.reboot()
+    assert not driver.health().faults
+    driver.enable()
+    assert tracks(driver, np.array(FAIVE.neutral))
+
+
 def test_state_carrying_a_header_pattern_is_read_intact():
     # Present Position -131073 is FF FF FD FF: the motor stuffs its status packet
     ticks = list(NEUTRAL_TICKS)

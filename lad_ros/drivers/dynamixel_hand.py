@@ -29,6 +29,9 @@ from lad_ros.drivers.joint_motor_map import JointMotorMap
 
 REQUEST_TIMEOUT_S = 3.0
 REBOOT_ONLINE_TIMEOUT_S = 2.0
+# A motor that has not answered a single sync read for this long is a fault (cable, power):
+# the hand cannot be controlled half-blind. Random losses never last this long (retries).
+SILENT_MOTOR_FAULT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class DynamixelHandDriver:
         self._faults: list[str] = []
         self._alerts: list[int] = []          # motors whose last status had the alert bit
         self._faulted_ids: set[int] = set()   # hardware errors already handled
+        self._last_answer: dict[int, float] = {}  # motor id -> monotonic time of its last status
         self._ignored_commands = 0
         self._last_cycle_s = 0.0
         self.model_numbers: dict[int, int] = {}
@@ -185,6 +189,7 @@ class DynamixelHandDriver:
                     self._bus.sync_write(dxl.GOAL_POSITION, dict(zip(self._ids, goal.tolist())))
                 self._read_state()
                 self._check_faults()
+                self._check_silent_motors()
             except Exception as error:  # noqa: BLE001 - an unplugged adapter raises OSError
                 self._add_fault(f"bus: {error}")
             self._last_cycle_s = time.monotonic() - started
@@ -213,7 +218,8 @@ class DynamixelHandDriver:
 
     def _read_state(self) -> None:
         readings = self._bus.sync_read(self._ids, dxl.STATE_BLOCK_ADDRESS, dxl.STATE_BLOCK_SIZE)
-        stamp_ns = time.time_ns()
+        stamp_ns, answered = time.time_ns(), time.monotonic()
+        self._last_answer.update({i: answered for i in readings})
         self._alerts = [i for i, r in readings.items() if r.error & dxl.ERR_ALERT]
         if len(readings) != len(self._ids):
             return  # keep the previous state (and its older stamp); counted by the bus
@@ -233,6 +239,19 @@ class DynamixelHandDriver:
                           effort=current * self.settings.current_unit_ma / 1000.0)
         with self._lock:
             self._state = state
+
+    def _check_silent_motors(self) -> None:
+        now = time.monotonic()
+        silent = [i for i in self._ids
+                  if now - self._last_answer.get(i, now) > SILENT_MOTOR_FAULT_S
+                  and i not in self._faulted_ids]
+        if not silent:
+            return
+        self._faulted_ids.update(silent)
+        for motor_id in silent:
+            self._add_fault(f"motor {motor_id} ({self._names_by_id[motor_id]}): not answering "
+                            f"for {SILENT_MOTOR_FAULT_S} s")
+        self._torque_off_all()
 
     def _check_faults(self) -> None:
         new = [i for i in self._alerts if i not in self._faulted_ids]
@@ -305,5 +324,6 @@ class DynamixelHandDriver:
         with self._lock:
             self._faults.clear()
         self._faulted_ids.clear()
+        self._last_answer.clear()
         self._read_state()
         self._check_faults()

@@ -9,7 +9,8 @@ control-table subset the hand driver uses. Fault injection, all changeable while
 - drop_probability: each packet on the wire (instruction or status) is lost with this chance;
 - corrupt_probability: each status packet gets a wrong CRC with this chance;
 - inject_hardware_error(id, bits) / block(id): a hardware error right now, or a motor that is
-  blocked and overloads after a while (both turn its torque off, as real motors do).
+  blocked and overloads after a while (both turn its torque off, as real motors do);
+- unplug(id): the motor stops answering (and hears nothing) until plugged in again.
 
 Standalone, for manual tests with any Dynamixel tool:
     python -m lad_ros.sim.dynamixel_bus --motors 11
@@ -91,6 +92,11 @@ class DynamixelBusSimulator:
         with self._lock:
             self.motors[motor_id].raise_hardware_error(bits)
 
+    def unplug(self, motor_id: int, unplugged: bool = True) -> None:
+        """The motor stops answering anything (a loose cable), or comes back."""
+        with self._lock:
+            self.motors[motor_id].unplugged = unplugged
+
     def block(self, motor_id: int, blocked: bool = True) -> None:
         with self._lock:
             self.motors[motor_id].blocked = blocked
@@ -151,7 +157,7 @@ class DynamixelBusSimulator:
 
     def _online(self, motor_id: int) -> SimMotor | None:
         motor = self.motors.get(motor_id)
-        if motor is None or time.monotonic() < motor.rebooting_until:
+        if motor is None or motor.unplugged or time.monotonic() < motor.rebooting_until:
             return None
         return motor
 

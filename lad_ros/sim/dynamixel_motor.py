@@ -25,6 +25,7 @@ class SimMotor:
         self.velocity = 0.0   # ticks/s
         self.current = 0.0    # mA
         self.blocked = False
+        self.unplugged = False
         self._saturated_s = 0.0
         self.rebooting_until = 0.0
         self.goal_extremes: tuple[int, int] | None = None  # every Goal Position ever accepted
