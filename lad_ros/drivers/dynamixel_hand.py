@@ -95,6 +95,8 @@ class DynamixelHandDriver:
         latency = s.latency_timer_ms or ftdi_latency_timer_ms(s.port) or SDK_LATENCY_TIMER_MS
         bus = DynamixelBus(s.port, s.baudrate, latency, s.max_retries)
         bus.open()
+        self._faults, self._faulted_ids, self._last_answer = [], set(), {}
+        self._torque_on, self._goal_ticks, self._state = False, None, None
         try:
             self.model_numbers = {i: bus.ping(i) for i in self._ids}
             self._configure(bus)
@@ -292,9 +294,13 @@ class DynamixelHandDriver:
         self._read_state()
         state = self.latest_state()
         present = self.joint_map.goal_ticks(state.position)  # hold where the hand is (in range)
-        for motor_id, goal in zip(self._ids, present.tolist()):
-            self._bus.write(motor_id, dxl.GOAL_POSITION, goal)
-            self._bus.write(motor_id, dxl.TORQUE_ENABLE, 1)
+        try:
+            for motor_id, goal in zip(self._ids, present.tolist()):
+                self._bus.write(motor_id, dxl.GOAL_POSITION, goal)
+                self._bus.write(motor_id, dxl.TORQUE_ENABLE, 1)
+        except BusError:
+            self._torque_off_all()  # all or nothing: never half a hand under torque
+            raise
         with self._lock:
             self._goal_ticks = present
             self._torque_on = True

@@ -25,7 +25,7 @@ import struct
 import threading
 import time
 import tty
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lad_ros.drivers import dynamixel_protocol as dxl
 from lad_ros.sim.dynamixel_motor import SimMotor
@@ -40,7 +40,6 @@ class BusCounters:
     dropped: int = 0
     corrupted: int = 0
     bad_crc_received: int = 0
-    instruction_names: dict = field(default_factory=dict)
 
 
 class DynamixelBusSimulator:
