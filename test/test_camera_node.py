@@ -16,15 +16,74 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRAMES = 60
 
 
-def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path, ros_context):
-    import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.executors import SingleThreadedExecutor
-    from sensor_msgs.msg import CameraInfo, Image
+class CameraListener:
+    """A real rclpy subscriber to one camera's topics and /diagnostics, and the node process."""
 
+    def __init__(self, context, name: str):
+        import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
+        from rclpy.executors import SingleThreadedExecutor
+        from sensor_msgs.msg import CameraInfo, Image
+
+        from lad_ros.nodes.ros_common import QOS_IMAGES, QOS_STATE
+
+        self.name = name
+        self.node = rclpy.create_node(f"{name}_listener", context=context)
+        self.images, self.infos, self.depths, self.diagnostics = [], [], [], []
+        prefix = f"/lad/cameras/{name}"
+        self.node.create_subscription(Image, f"{prefix}/image_raw",
+                                      lambda m: self.images.append((time.monotonic(), m)),
+                                      QOS_IMAGES)
+        self.node.create_subscription(CameraInfo, f"{prefix}/camera_info", self.infos.append,
+                                      QOS_IMAGES)
+        self.node.create_subscription(Image, f"{prefix}/aligned_depth_to_color/image_raw",
+                                      self.depths.append, QOS_IMAGES)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append,
+                                      QOS_STATE)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+        self.process = None
+        self.output = ""
+
+    def start_node(self, config_file, *parameters: str) -> None:
+        arguments = ["-p", f"camera:={self.name}", "-p", f"config_file:={config_file}"]
+        for parameter in parameters:
+            arguments += ["-p", parameter]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lad_ros.nodes.camera_node", "--ros-args", *arguments],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def status(self) -> tuple[int | None, dict]:
+        """(level, values) of this camera's newest diagnostic status."""
+        for array in reversed(self.diagnostics):
+            for status in array.status:
+                if status.name == f"lad_ros camera {self.name}":
+                    return status.level, {kv.key: kv.value for kv in status.values}
+        return None, {}
+
+    def spin_until(self, condition, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while not condition() and time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.05)
+            assert self.process.poll() is None, self.process.communicate()[0]
+        return condition()
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.output = self.process.communicate(timeout=10)[0]
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.output = self.process.communicate()[0]
+        self.executor.shutdown()
+        self.node.destroy_node()
+
+
+def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path, ros_context):
     from lad_ros.drivers.realsense_recording import recorded_stamp_ns
     from lad_ros.nodes.camera_messages import image_pixels
-    from lad_ros.nodes.ros_common import QOS_IMAGES, QOS_STATE, ns_from_stamp
+    from lad_ros.nodes.ros_common import ns_from_stamp
 
     recorded = write_recording(tmp_path / "cell.db3", FRAMES, depth=True)
     config = tmp_path / "cameras.yaml"
@@ -37,48 +96,16 @@ def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path,
     depth: true
     realsense: {{playback_file: {tmp_path / 'cell.db3'}}}
 """)
-    node = rclpy.create_node("camera_listener", context=ros_context)
-    images, infos, depths, diagnostics = [], [], [], []
-    node.create_subscription(Image, "/lad/cameras/front/image_raw",
-                             lambda m: images.append((time.monotonic(), m)), QOS_IMAGES)
-    node.create_subscription(CameraInfo, "/lad/cameras/front/camera_info", infos.append,
-                             QOS_IMAGES)
-    node.create_subscription(Image, "/lad/cameras/front/aligned_depth_to_color/image_raw",
-                             depths.append, QOS_IMAGES)
-    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, QOS_STATE)
-    executor = SingleThreadedExecutor(context=ros_context)
-    executor.add_node(node)
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lad_ros.nodes.camera_node", "--ros-args",
-         "-p", "camera:=front", "-p", f"config_file:={config}",
-         "-p", "start_when_subscribed:=true"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def state():
-        for array in reversed(diagnostics):
-            for status in array.status:
-                if status.name == "lad_ros camera front":
-                    return {kv.key: kv.value for kv in status.values}
-        return {}
-
+    listener = CameraListener(ros_context, "front")
     try:
-        deadline = time.monotonic() + 60.0
-        while state().get("state") != "finished" and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.05)
-            assert process.poll() is None, process.communicate()[0]
+        listener.start_node(config, "start_when_subscribed:=true")
+        listener.spin_until(lambda: listener.status()[1].get("state") == "finished", 60.0)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            output = process.communicate(timeout=10)[0]
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output = process.communicate()[0]
-        executor.shutdown()
-        node.destroy_node()
+        listener.close()
+    images, infos, depths = listener.images, listener.infos, listener.depths
 
-    final = state()
-    assert final.get("state") == "finished", (final, output)
+    final = listener.status()[1]
+    assert final.get("state") == "finished", (final, listener.output)
     assert final["frames"] == str(FRAMES) and final["reconnects"] == "0"
     assert final["playback_file"].endswith("cell.db3")
 
@@ -113,3 +140,46 @@ def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path,
     assert all(d.encoding == "16UC1" and d.header.frame_id == "front_color_optical_frame"
                for d in depths)
     assert {ns_from_stamp(d.header.stamp) for d in depths} <= set(expected)
+
+
+def test_camera_node_reports_reconnecting_until_its_device_appears(tmp_path, ros_context):
+    """An OpenCV camera whose video is not there yet: /diagnostics says ERROR reconnecting with
+    the reason, then, once the file appears, images flow and the state turns OK."""
+    import cv2
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from test_camera_sources import synthetic_frame
+
+    video = tmp_path / "webcam.avi"
+    config = tmp_path / "cameras.yaml"
+    config.write_text(f"""cameras:
+  - name: webcam
+    source: opencv
+    width: {WIDTH}
+    height: {HEIGHT}
+    fps: {FPS}
+    opencv: {{device: {video}, fovy_deg: 60.0}}
+    reconnect: {{initial_backoff_s: 0.1, max_backoff_s: 0.5}}
+""")
+    listener = CameraListener(ros_context, "webcam")
+    try:
+        listener.start_node(config)
+        assert listener.spin_until(lambda: listener.status()[0] == DiagnosticStatus.ERROR, 30.0)
+        values = listener.status()[1]
+        assert values["state"] == "reconnecting" and "no such file" in values["last_error"]
+        staging = tmp_path / "staging.avi"
+        writer = cv2.VideoWriter(str(staging), cv2.VideoWriter_fourcc(*"MJPG"), FPS,
+                                 (WIDTH, HEIGHT))
+        for index in range(FPS * 3):
+            writer.write(cv2.cvtColor(synthetic_frame(index, 0).rgb, cv2.COLOR_RGB2BGR))
+        writer.release()
+        staging.rename(video)
+        assert listener.spin_until(lambda: len(listener.images) >= 10 and (
+            listener.status()[0] == DiagnosticStatus.OK), 30.0), listener.status()
+    finally:
+        listener.close()
+    image = listener.images[-1][1]
+    assert (image.width, image.height, image.encoding) == (WIDTH, HEIGHT, "rgb8")
+    assert image.header.frame_id == "webcam_color_optical_frame"
+    assert listener.status()[1]["state"] == "streaming"
+    assert int(listener.status()[1]["reconnects"]) >= 1
