@@ -123,6 +123,7 @@ class HandKinematics:
         pre_pos = np.zeros((5, depth, 3))
         axis = np.tile([0.0, 0.0, 1.0], (5, depth, 1))
         coupling = np.zeros((5, depth, n))
+        drives = np.zeros((5, depth), dtype=np.int64)  # padding joints: ratio 0 on joint 0
         tip = np.zeros((5, 3))
         for c, chain in enumerate(self.chains):
             previous_anchor = np.zeros(3)
@@ -134,6 +135,7 @@ class HandKinematics:
                 pre_pos[c, k] = joint["pos"] - previous_anchor + joint["rot"] @ joint["anchor"]
                 axis[c, k] = joint["axis"]
                 coupling[c, k, joint["drives"]] += joint["ratio"]
+                drives[c, k] = joint["drives"]
                 previous_anchor = joint["anchor"]
             tip[c] = chain.tip - previous_anchor
         driven = coupling.reshape(-1, n).any(axis=0)
@@ -141,61 +143,60 @@ class HandKinematics:
             raise ConfigError(file, "chains", "every actuated joint driven by some chain joint",
                               [self.joint_names[i] for i in np.flatnonzero(~driven)])
         self.depth = depth
-        self._np = dict(pre_rot=pre_rot, pre_pos=pre_pos, axis=axis,
-                        skew=np.stack([[_skew(a) for a in row] for row in axis]),
-                        coupling=coupling.reshape(5 * depth, n).T.copy(), tip=tip)
-        self._np["skew2"] = self._np["skew"] @ self._np["skew"]
-        self._np["pre_rot_skew"] = pre_rot @ self._np["skew"]
-        self._np["pre_rot_skew2"] = pre_rot @ self._np["skew2"]
-        self._np["pre_axis"] = (pre_rot @ axis[..., None])[..., 0]
-        self._np["pre_pos_axis"] = np.stack([pre_pos, self._np["pre_axis"]], -1)  # [5, d, 3, 2]
-        self._np["step_basis"] = np.stack(  # [5·depth, 3, 9]: coefficients (1, sin, 1 − cos)
-            [pre_rot, self._np["pre_rot_skew"], self._np["pre_rot_skew2"]], 2).reshape(
-            5 * depth, 3, 9)
+        self._drives = drives.reshape(-1)
         # Canonical palm frame from the zero-pose landmarks: MCP = first joint of the chain.
         self.wrist = wrist
         mcp = {c.finger: self._np_anchor0(c) for c in self.chains}
         self.palm_rotation = palm_frame(wrist, mcp["index"], mcp["middle"], mcp["pinky"])
         self.keypoint_names = ["wrist"] + [name for c in self.chains for name, _ in c.keypoints]
+        # Two constant sets: the model frame, and the palm frame (the first fixed transform of
+        # every chain moved into it), so solvers get palm-frame tips without a conversion.
+        in_palm_rot, in_palm_pos = pre_rot.copy(), pre_pos.copy()
+        in_palm_rot[:, 0] = self.palm_rotation @ pre_rot[:, 0]
+        in_palm_pos[:, 0] = (pre_pos[:, 0] - wrist) @ self.palm_rotation.T
+        self._np = {"model": _derived_constants(pre_rot, pre_pos, axis, coupling, tip),
+                    "palm": _derived_constants(in_palm_rot, in_palm_pos, axis, coupling, tip)}
 
     def _np_anchor0(self, chain: _Chain) -> np.ndarray:
         j = chain.joints[0]
         return j["pos"] + j["rot"] @ j["anchor"]
 
-    @functools.lru_cache(maxsize=8)
-    def _constants(self, backend: str, dtype, device=None) -> dict:
+    @functools.lru_cache(maxsize=16)
+    def _constants(self, backend: str, dtype, device=None, frame: str = "model") -> dict:
         if backend == "numpy":
-            consts = {k: v.astype(dtype) for k, v in self._np.items()}
+            consts = {k: v.astype(dtype) for k, v in self._np[frame].items()}
             consts.update(wrist=self.wrist.astype(dtype), palm=self.palm_rotation.astype(dtype),
                           eye=np.eye(3, dtype=dtype))
             return consts
         import torch
-        consts = {k: torch.as_tensor(v, dtype=dtype, device=device) for k, v in self._np.items()}
+        consts = {k: torch.as_tensor(v, dtype=dtype, device=device)
+                  for k, v in self._np[frame].items()}
         consts.update(wrist=torch.as_tensor(self.wrist, dtype=dtype, device=device),
                       palm=torch.as_tensor(self.palm_rotation, dtype=dtype, device=device),
                       eye=torch.eye(3, dtype=dtype, device=device))
         return consts
 
-    def _consts_for(self, q):
+    def _consts_for(self, q, frame: str = "model"):
         if isinstance(q, np.ndarray):
             dtype = q.dtype if q.dtype in (np.float32, np.float64) else np.float64
-            return self._constants("numpy", np.dtype(dtype).type), np
+            return self._constants("numpy", np.dtype(dtype).type, None, frame), np
         import torch
-        return self._constants("torch", q.dtype, q.device), torch
+        return self._constants("torch", q.dtype, q.device, frame), torch
 
-    def chain_frames(self, q, fast_trig: bool = False):
+    def chain_frames(self, q, fast_trig: bool = False, frame: str = "model"):
         """Joint anchors [..., 5, depth, 3], world joint axes [..., 5, depth, 3] and fingertips
-        [..., 5, 3], all in the hand's model frame (numpy in, numpy out; torch in, torch out).
+        [..., 5, 3] in the hand's model frame or ("palm") the canonical palm frame (numpy in,
+        numpy out; torch in, torch out).
 
         fast_trig (numpy only): sin/cos in float32, which numpy vectorises (~30× faster than
         float64 here); the ~1e-7 error moves a fingertip by far less than a micrometre. The
         solvers use it; plain forward kinematics stays exact."""
         if isinstance(q, np.ndarray) and q.dtype not in (np.float32, np.float64):
             q = q.astype(np.float64)
-        k, xp = self._consts_for(q)
+        k, xp = self._consts_for(q, frame)
         batch = q.shape[:-1]
         q2 = q.reshape(-1, q.shape[-1])
-        angles = q2 @ k["coupling"]  # [B, 5·depth]
+        angles = q2[:, self._drives] * k["ratios"]  # [B, 5·depth]; each hinge has one driver
         # Fixed transform then hinge, as one matrix: pre_rot · Rodrigues(axis, angle), linear in
         # (1, sin, 1 − cos): one batched GEMM per joint instead of broadcasting over 3×3 blocks.
         if xp is np and fast_trig:
@@ -228,16 +229,14 @@ class HandKinematics:
 
     def fingertips(self, q):
         """Fingertip positions [..., 5, 3] in the canonical palm frame (palm point = origin)."""
-        return self.to_palm(self.chain_frames(q)[2])
+        return self.chain_frames(q, frame="palm")[2]
 
     def fingertips_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """numpy: fingertips [B, 5, 3] in the palm frame and d tips / d q [B, 5, 3, n]."""
-        anchors, axes, tips = self.chain_frames(q, fast_trig=True)
+        anchors, axes, tips = self.chain_frames(q, fast_trig=True, frame="palm")
         columns = cross(axes, tips[..., None, :] - anchors)  # [B, 5, depth, 3]
-        coupling = self._constants("numpy", np.dtype(q.dtype).type)["coupling"]
-        per_joint = coupling.T.reshape(5, self.depth, -1)  # [5, depth, n]
-        jac = np.swapaxes(columns, -1, -2) @ per_joint  # [B, 5, 3, n]
-        return self.to_palm(tips), self.palm_rotation.astype(q.dtype) @ jac
+        per_joint = self._constants("numpy", np.dtype(q.dtype).type, None, "palm")["per_joint"]
+        return tips, np.swapaxes(columns, -1, -2) @ per_joint  # [B, 5, 3, n]
 
     def keypoints(self, q):
         """Named keypoints (wrist first, then the chains' marked joints and tips) in the model
@@ -252,6 +251,21 @@ class HandKinematics:
 
     def clamp(self, q: np.ndarray) -> np.ndarray:
         return np.clip(q, self.lower, self.upper)
+
+
+def _derived_constants(pre_rot, pre_pos, axis, coupling, tip) -> dict:
+    """Everything chain_frames needs, precomputed from the per-joint fixed transforms."""
+    five, depth, n = coupling.shape
+    skew = np.stack([[_skew(a) for a in row] for row in axis])
+    pre_axis = (pre_rot @ axis[..., None])[..., 0]
+    return dict(
+        pre_pos=pre_pos, pre_axis=pre_axis, tip=tip,
+        pre_pos_axis=np.stack([pre_pos, pre_axis], -1),  # [5, depth, 3, 2]
+        # [5·depth, 3, 9]: the step matrix pre_rot · Rodrigues is linear in (1, sin, 1 − cos)
+        step_basis=np.stack([pre_rot, pre_rot @ skew, pre_rot @ skew @ skew], 2).reshape(
+            five * depth, 3, 9),
+        ratios=coupling.sum(axis=2).reshape(-1),
+        per_joint=coupling)  # [5, depth, n]: d(hinge angle) / d(actuated joint)
 
 
 def _human_joints(fields: Fields) -> tuple[JointSpec, ...]:
