@@ -27,6 +27,9 @@ class InputCounters:
     commands: int = 0
     rejected: int = 0
     last_rejection: str = ""
+    # receive time - header stamp of the newest input: how old the observation behind a
+    # command is when it reaches the hand (part of the latency budget)
+    input_age_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class HandController:
         self._teleop = None
         self._previous = self.limits.clamp(np.asarray(measured, dtype=float))
         self._last_step_ns = None
+
+    def note_input_stamp(self, stamp_ns: int, received_ns: int) -> None:
+        if stamp_ns > 0:
+            self.counters.input_age_ms = (received_ns - stamp_ns) / 1e6
 
     def _reject(self, reason: str) -> tuple[bool, str]:
         self.counters.rejected += 1
@@ -159,7 +166,9 @@ def hand_report(health: DriverHealth, active: bool, previous_counters: dict | No
     values = {**counters, "connected": health.connected, "torque_enabled": health.torque_enabled,
               "active": active, "following": source, "trajectories": inputs.trajectories,
               "commands": inputs.commands, "rejected_messages": inputs.rejected,
-              "last_rejection": inputs.last_rejection}
+              "last_rejection": inputs.last_rejection,
+              "input_age_ms": "n/a" if inputs.input_age_ms is None
+              else f"{inputs.input_age_ms:.1f}"}
     previous = previous_counters or {}
     losses = {k: counters.get(k, 0) - previous.get(k, 0) for k in LOSS_COUNTERS}
     values.update({f"{k}_in_period": v for k, v in losses.items()})

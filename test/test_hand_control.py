@@ -66,6 +66,16 @@ def test_teleop_is_held_when_the_stream_stops_and_newest_input_wins():
     assert hand.step(1000 * MS).source == "tracking"
 
 
+def test_input_age_is_reported_for_stamped_inputs_only():
+    hand = controller()
+    hand.note_input_stamp(0, 5 * S)
+    assert hand_report(DriverHealth(True, True), True, None, hand.counters,
+                       "idle").values["input_age_ms"] == "n/a"
+    hand.note_input_stamp(5 * S, 5 * S + 42 * MS)
+    assert hand_report(DriverHealth(True, True), True, None, hand.counters,
+                       "idle").values["input_age_ms"] == "42.0"
+
+
 def test_trajectory_times_are_stamp_plus_offset_and_zero_stamp_means_now():
     assert trajectory_times_ns(5 * S, [0, MS], 9 * S).tolist() == [5 * S, 5 * S + MS]
     assert trajectory_times_ns(0, [0, MS], 9 * S).tolist() == [9 * S, 9 * S + MS]

@@ -150,6 +150,7 @@ class HandNode(LifecycleNode):
         if not self._active:
             return
         now = self._now_ns()
+        self.controller.note_input_stamp(ns_from_stamp(msg.header.stamp), now)
         times = trajectory_times_ns(ns_from_stamp(msg.header.stamp),
                                     [ns_from_stamp(p.time_from_start) for p in msg.points], now)
         points = [list(p.positions) for p in msg.points]
@@ -163,7 +164,9 @@ class HandNode(LifecycleNode):
     def _on_command(self, msg: JointState) -> None:
         if not self._active:
             return
-        accepted, reason = self.controller.set_command(msg.name, msg.position, self._now_ns())
+        now = self._now_ns()
+        self.controller.note_input_stamp(ns_from_stamp(msg.header.stamp), now)
+        accepted, reason = self.controller.set_command(msg.name, msg.position, now)
         if not accepted:
             self.get_logger().warning(f"command rejected: {reason}", throttle_duration_sec=2.0)
 
