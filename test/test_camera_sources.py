@@ -177,7 +177,7 @@ def test_sim_camera_renders_where_its_intrinsics_project_with_metric_depth(tmp_p
     assert abs(int(frame.depth[5, 5]) - 1000) <= 3
 
 
-def test_sim_camera_rejects_an_unknown_camera_name():
+def test_sim_camera_rejects_an_unknown_camera_and_a_size_it_cannot_render():
     import mujoco
 
     from lad_ros.sim.sim_camera import SimSource
@@ -185,3 +185,5 @@ def test_sim_camera_rejects_an_unknown_camera_name():
     model = mujoco.MjModel.from_xml_string(SCENE)
     with pytest.raises(ValueError, match="front"):
         SimSource(model, mujoco.MjData(model), "side", 64, 48, 10)
+    with pytest.raises(ValueError, match="offwidth"):
+        SimSource(model, mujoco.MjData(model), "front", 1280, 720, 10)

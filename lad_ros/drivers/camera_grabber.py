@@ -127,4 +127,7 @@ class Grabber:
             self._frames += 1
             self._arrivals.append(arrived)
             self._last_stamp_ns, self._latency_ms = frame.stamp_ns, latency_ms
-        self.on_frame(frame)
+        try:
+            self.on_frame(frame)
+        except Exception as error:  # a failed publish must not end grabbing (or reconnects)
+            self._set(error=f"frame handler: {error!r}")

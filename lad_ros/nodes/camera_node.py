@@ -42,7 +42,7 @@ class CameraPublisher:
     """Publishes one camera's frames (image, camera_info, aligned depth) from a FrameSource."""
 
     def __init__(self, node: Node, config: CameraConfig, source: FrameSource):
-        self.config = config
+        self.config, self.started = config, False
         prefix, depth_prefix = config.topic_prefix, config.depth_topic_prefix
         self._image = node.create_publisher(Image, f"{prefix}/image_raw", QOS_IMAGES)
         # camera_info reliable (as realsense-ros): best-effort and reliable readers both match.
@@ -58,6 +58,7 @@ class CameraPublisher:
                                name=config.name)
 
     def start(self) -> None:
+        self.started = True
         self.grabber.start()
 
     def has_subscribers(self) -> bool:
@@ -80,6 +81,8 @@ class CameraPublisher:
     def diagnostic(self):
         status = self.grabber.status()
         level, message = diagnostic_level(status, self.config.fps)
+        if not self.started:
+            message = "waiting for a subscriber before starting"
         values = {"state": status.state, "frames": status.frames,
                   "rate_hz": f"{status.rate_hz:.2f}", "configured_fps": self.config.fps,
                   "reconnects": status.reconnects, "last_error": status.last_error,

@@ -29,6 +29,11 @@ class SimSource(FrameSource):
             names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i)
                      for i in range(model.ncam)]
             raise ValueError(f"MuJoCo model has no camera {camera!r} (cameras: {names})")
+        offscreen = (model.vis.global_.offwidth, model.vis.global_.offheight)
+        if width > offscreen[0] or height > offscreen[1]:
+            raise ValueError(f"{width}x{height} is larger than the model's offscreen buffer "
+                             f"{offscreen[0]}x{offscreen[1]}: set <visual><global "
+                             f"offwidth=\"{width}\" offheight=\"{height}\"/></visual>")
         self.width, self.height, self.fps, self.depth = width, height, fps, depth
         self.lock = lock if lock is not None else contextlib.nullcontext()
         self.clock_ns = clock_ns
