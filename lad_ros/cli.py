@@ -12,6 +12,8 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("lad_ros.config_check", "validate embodiment configs (shipped or given)"),
+    "hand-zero": ("lad_ros.drivers.dynamixel_calibrate",
+                  "print a Dynamixel hand's motor_zero_rad (joints at zero, torque off)"),
     "train-latent": ("lad_ros.latent.train_command", "train a latent action model (LAD stages 2-3)"),
     "latent-eval": ("lad_ros.latent.eval_command", "SR/CR of a latent model on held-out data"),
     "latent-figure": ("lad_ros.latent.figure", "gripper sweep decoded as hand poses (Fig. 2)"),

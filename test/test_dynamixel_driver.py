@@ -213,3 +213,14 @@ def test_missing_motor_and_missing_port_fail_with_a_clear_error(sim):
                             latency_timer_ms=2.0).connect()
     with pytest.raises(BusError, match="cannot open"):
         DynamixelHandDriver(FAIVE, port="/dev/does-not-exist").connect()
+
+
+def test_hand_zero_prints_the_motor_angles_of_the_zero_pose(capsys):
+    from lad_ros.cli import main
+    ticks = [100 * k for k in range(len(IDS))]
+    with DynamixelBusSimulator(IDS, initial_ticks=ticks) as simulator:
+        assert main(["hand-zero", "--embodiment", "faive", "--port", simulator.port]) == 0
+        assert all(simulator.read_field(i, dxl.TORQUE_ENABLE) == 0 for i in IDS)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("motor_zero"))
+    zeros = [float(v) for v in line.split("[")[1].rstrip("]").split(",")]
+    assert zeros == pytest.approx([t * 2 * np.pi / 4096 for t in ticks], abs=1e-4)
