@@ -9,9 +9,10 @@ from hypothesis.extra.numpy import arrays
 from lad_ros.config import ConfigError
 from lad_ros.retarget.human import POSE_FAMILIES, HumanHandModel
 from lad_ros.retarget.keyvectors import (KEYVECTOR_NAMES, THUMB_KEYVECTORS, KeypointError,
-                                         gripper_width, human_keyvectors, validate_keypoints)
+                                         canonical_keypoints, gripper_width, human_keyvectors,
+                                         validate_keypoints)
 from lad_ros.retarget.retargeter import (GripperRetargeter, HandRetargeter, StreamingRetargeter,
-                                         load_hand_settings_file)
+                                         load_hand_settings_file, streaming_retargeter)
 
 MODEL = HumanHandModel()
 RETARGETERS = {hand: HandRetargeter.for_hand(hand) for hand in ("faive", "mimic")}
@@ -42,6 +43,25 @@ def test_keyvectors_do_not_depend_on_the_trackers_wrist_frame():
     rng = np.random.default_rng(5)
     moved = keypoints @ random_rotation(rng).T + rng.normal(size=3)
     np.testing.assert_allclose(human_keyvectors(moved), human_keyvectors(keypoints), atol=1e-12)
+
+
+def test_canonical_keypoints_do_not_depend_on_the_trackers_wrist_frame():
+    keypoints = family_keypoints("point", 3)
+    rng = np.random.default_rng(8)
+    moved = keypoints @ random_rotation(rng).T + rng.normal(size=3)
+    canonical = canonical_keypoints(keypoints)
+    np.testing.assert_allclose(canonical_keypoints(moved), canonical, atol=1e-12)
+    np.testing.assert_allclose(canonical[:, 0], 0.0)
+    np.testing.assert_allclose(canonical[:, 9, 1:], 0.0, atol=1e-12)  # middle MCP on +x
+    np.testing.assert_allclose(canonical_keypoints(canonical), canonical, atol=1e-12)
+
+
+def test_streaming_retargeter_for_each_robot_end_effector():
+    frame = family_keypoints("power", 1)[0]
+    for name, width in (("faive", 11), ("mimic", 16), ("franka_gripper", 1)):
+        assert streaming_retargeter(name).step(frame).shape == (width,)
+    with pytest.raises(ValueError, match="no retargeter"):
+        streaming_retargeter("human")
 
 
 def test_gripper_closes_on_a_thumb_index_pinch_and_opens_with_an_open_hand():

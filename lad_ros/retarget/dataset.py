@@ -1,7 +1,9 @@
 """Aligned action tuples (LAD stage 1): synthetic human poses and their retargeted robot actions.
 
 Contract with the latent model (lad_ros/latent): `generate_aligned` returns, for n samples,
-  "human"          float32 [n, 63]  21 keypoints × xyz, wrist frame, metres (row-major)
+  "human"          float32 [n, 63]  21 keypoints × xyz (row-major), metres, in the canonical
+                                    palm frame (`keyvectors.canonical_keypoints`): wrist at the
+                                    origin, x to the middle MCP, z the palm normal (palm side)
   "faive"          float32 [n, 11]  radians, config/embodiments/faive.yaml joint order
   "mimic"          float32 [n, 16]  radians, config/embodiments/mimic.yaml joint order
   "franka_gripper" float32 [n, 1]   normalized width in [0, 1]
@@ -20,7 +22,7 @@ import numpy as np
 from lad_ros.config import ConfigError
 from lad_ros.embodiment import load_embodiment
 from lad_ros.retarget.human import POSE_FAMILIES, HumanHandModel
-from lad_ros.retarget.keyvectors import KEYVECTOR_NAMES
+from lad_ros.retarget.keyvectors import KEYVECTOR_NAMES, canonical_keypoints
 from lad_ros.retarget.retargeter import GripperRetargeter, HandRetargeter
 
 FORMAT_VERSION = 1
@@ -52,7 +54,9 @@ def generate_aligned(n: int, seed: int, progress: bool = False) -> dict[str, np.
         keypoints, families = HumanHandModel().sample(n, rng)
         if bar is not None:
             bar.update(n)
-        data = {"human": keypoints.reshape(n, 63).astype(np.float32)}
+        # Stored in the palm frame so that run-time keypoints from any tracker, passed through
+        # the same canonical_keypoints, match the training data.
+        data = {"human": canonical_keypoints(keypoints).reshape(n, 63).astype(np.float32)}
         for hand in ("faive", "mimic"):
             data[hand] = HandRetargeter.for_hand(hand).retarget(keypoints, progress=update)
         data["franka_gripper"] = GripperRetargeter().retarget(keypoints)
@@ -68,6 +72,8 @@ def generation_meta(seed: int, n: int) -> dict:
     hands = {hand: dict(zip(KEYVECTOR_NAMES, load_hand_settings(hand).scales.tolist()))
              for hand in ("faive", "mimic")}
     return {"format_version": FORMAT_VERSION, "seed": seed, "n": n,
+            "human_frame": "palm: origin at the wrist, x towards the middle MCP, z normal to "
+                           "(wrist, index MCP, pinky MCP) on the palm side, y = z x x; metres",
             "pose_families": list(POSE_FAMILIES), "scale_factors": hands,
             "gripper_standard_width_m": load_gripper_width_m(), "git_revision": git_revision()}
 

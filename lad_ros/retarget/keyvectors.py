@@ -70,9 +70,19 @@ def human_palm_points(keypoints) -> np.ndarray:
 
 def palm_points_of_valid(kp: np.ndarray) -> np.ndarray:
     """Like human_palm_points, for keypoints that already passed validate_keypoints."""
+    return _to_palm(kp, kp[:, (WRIST,) + FINGERTIPS])
+
+
+def canonical_keypoints(keypoints) -> np.ndarray:
+    """All 21 keypoints [B, 21, 3] in the palm frame: the same numbers whatever wrist frame the
+    tracker (or the synthetic human model) reports in. The aligned dataset stores these."""
+    kp = validate_keypoints(keypoints)
+    return _to_palm(kp, kp)
+
+
+def _to_palm(kp: np.ndarray, points: np.ndarray) -> np.ndarray:
     rotation = palm_frame(kp[:, WRIST], kp[:, INDEX_MCP], kp[:, MIDDLE_MCP], kp[:, PINKY_MCP])
-    points = kp[:, (WRIST,) + FINGERTIPS] - kp[:, [WRIST]]
-    return np.einsum("bij,bkj->bki", rotation, points)
+    return np.einsum("bij,bkj->bki", rotation, points - kp[:, [WRIST]])
 
 
 def keyvectors_from_points(points):

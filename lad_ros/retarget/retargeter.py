@@ -246,3 +246,13 @@ class GripperRetargeter:
             return self.output.copy()
         self.output = width[0]
         return self.output.copy()
+
+
+def streaming_retargeter(embodiment: str) -> "StreamingRetargeter | GripperRetargeter":
+    """Teleop: the streaming retargeter for a robot end-effector (faive, mimic, franka_gripper);
+    each has step(keypoints) → command, rejected_frames and last_error."""
+    if embodiment == "franka_gripper":
+        return GripperRetargeter()
+    if embodiment not in HANDS:
+        raise ValueError(f"no retargeter for {embodiment!r}; one of {[*HANDS, 'franka_gripper']}")
+    return StreamingRetargeter(HandRetargeter.for_hand(embodiment))
