@@ -82,6 +82,7 @@ def test_gripper_width_is_eq6():
     (np.full((21, 3), np.nan), "NaN"),
     (np.where(np.arange(63) == 7, np.inf, 0.01 * np.arange(63)).reshape(21, 3), "NaN or inf"),
     (np.zeros((21, 3)), "degenerate"),
+    (np.full((21, 3), 1e200), "beyond"),
 ])
 def test_bad_keypoints_raise_a_clear_error(bad, message):
     with pytest.raises(KeypointError, match=message):
@@ -163,7 +164,7 @@ def _assert_within_limits(retargeter, joints):
 finite = st.floats(-2.0, 2.0, allow_nan=False, width=64)
 adversarial = st.one_of(
     arrays(np.float64, (21, 3), elements=finite),                      # random points
-    arrays(np.float64, (21, 3), elements=st.floats(-1e6, 1e6, allow_nan=False)),  # huge
+    arrays(np.float64, (21, 3), elements=st.floats(-1e300, 1e300, allow_nan=False)),  # huge
     st.builds(lambda s, kp: kp * s, st.floats(1e-3, 50.0),             # tiny to giant hands
               st.sampled_from(list(family_keypoints("partial", 8)))),
     st.builds(lambda noise, kp: kp + noise,                            # heavy tracker noise
@@ -204,3 +205,14 @@ def test_bad_settings_name_the_field(tmp_path):
         with pytest.raises(ConfigError) as error:
             load_hand_settings_file(bad)
         assert field in error.value.field and error.value.file == str(bad)
+
+
+@settings(max_examples=40, deadline=None)
+@given(targets=arrays(np.float64, (3, 15, 3), elements=st.floats(-1e6, 1e6, allow_nan=False)),
+       starts=arrays(np.float64, (3, 16), elements=st.floats(-100.0, 100.0, allow_nan=False)),
+       hand=st.sampled_from(["faive", "mimic"]))
+def test_solver_output_is_within_limits_for_any_target_and_start(targets, starts, hand):
+    retargeter = RETARGETERS[hand]
+    n = len(retargeter.neutral)
+    joints = retargeter.solve_keyvectors(targets, starts[:, :n], iterations=5)
+    _assert_within_limits(retargeter, joints.astype(np.float32))

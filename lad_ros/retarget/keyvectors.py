@@ -29,6 +29,7 @@ for _row, (_start, _end) in enumerate(KEYVECTOR_PAIRS):
     _DIFFERENCE[_row, _start], _DIFFERENCE[_row, _end] = -1.0, 1.0
 
 MIN_PALM_SIZE_M = 1e-3  # wrist-to-MCP spans below this cannot define a palm frame
+MAX_COORDINATE_M = 10.0  # a tracked hand in its wrist frame is never this far out
 
 
 class KeypointError(ValueError):
@@ -52,6 +53,10 @@ def validate_keypoints(keypoints) -> np.ndarray:
     if bad.any():
         raise KeypointError(f"human keypoints: {int(bad.sum())} of {len(array)} frames contain "
                             f"NaN or inf (first at index {int(np.flatnonzero(bad)[0])})")
+    far = np.abs(array).max(axis=(1, 2)) > MAX_COORDINATE_M
+    if far.any():
+        raise KeypointError(f"human keypoints: {int(far.sum())} frames have coordinates beyond "
+                            f"±{MAX_COORDINATE_M} m (first at index {int(np.flatnonzero(far)[0])})")
     spans = array[:, [INDEX_MCP, MIDDLE_MCP, PINKY_MCP]] - array[:, [WRIST]]
     span = np.linalg.norm(spans, axis=-1).min(axis=-1)
     normal = np.linalg.norm(np.cross(spans[:, 0], spans[:, 2]), axis=-1)

@@ -150,6 +150,11 @@ class HandRetargeter:
                                iterations or self.settings.batch_iterations, self.settings.damping,
                                prior_weight=self.settings.regularization, prior=self.neutral,
                                step_tolerance=self.settings.step_tolerance)
+        # Last line of defence: a non-finite solution (it cannot come from validated input)
+        # becomes the neutral pose rather than reaching a motor.
+        broken = ~np.isfinite(q).all(axis=1)
+        if broken.any():
+            q[broken], cost[broken] = self.neutral, np.inf
         return np.clip(q, self.lower, self.upper), cost
 
     def initial_guess(self, keypoints: np.ndarray) -> np.ndarray:
