@@ -169,3 +169,22 @@ def test_diagnostic_level_follows_the_grabber_state(status, level, words):
     from lad_ros.nodes.camera_node import diagnostic_level
     got_level, message = diagnostic_level(status, 30)
     assert got_level == level and words in message
+
+
+@pytest.mark.parametrize("domain, mode, playback, expected", [
+    ("global_time", "auto", False, "device"),       # librealsense mapped it to the host clock
+    ("system_time", "auto", False, "device"),       # host arrival time already
+    ("hardware_clock", "auto", False, "filtered"),  # device clock: min-filtered offset
+    ("global_time", "filtered", False, "filtered"),
+    ("global_time", "receive", False, "receive"),
+    ("hardware_clock", "receive", True, "device"),  # playback keeps what was recorded
+])
+def test_realsense_stamp_rules_by_domain_and_mode(domain, mode, playback, expected):
+    from lad_ros.drivers.realsense_source import capture_stamp_ns
+    device_ms, receive_ns = 123_456.789, 1_700_000_000_000_000_000
+    mapper = ClockOffsetFilter()
+    stamp = capture_stamp_ns(device_ms, domain, receive_ns, mode, playback, mapper)
+    device_ns = round(device_ms * 1e6)
+    assert stamp == {"device": device_ns, "receive": receive_ns,
+                     "filtered": receive_ns}[expected]  # first filtered sample: zero delay
+    assert (mapper.offset_ns is not None) == (expected == "filtered")

@@ -2,9 +2,9 @@
 
 Colour is rgb8; depth (optional) is z16 aligned to colour with `rs.align`, so one pixel grid and
 the colour intrinsics serve both. Stamps (see docs/cameras.md, "Timestamps"):
-  auto      playback: the recorded timestamp unchanged; live: the frame timestamp where it is
-            already on the host clock (global_time, system_time domains), else (hardware_clock)
-            mapped with ClockOffsetFilter
+  playback  the recorded timestamp unchanged, whatever the mode
+  auto      the frame timestamp where it is already on the host clock (global_time,
+            system_time domains), else (hardware_clock) mapped with ClockOffsetFilter
   filtered  always ClockOffsetFilter (device time + min-filtered offset to host receive time)
   receive   host time when librealsense handed the frame over
 """
@@ -36,6 +36,19 @@ def intrinsics_from_rs(intr) -> Intrinsics:
         model, coeffs = "plumb_bob", tuple(float(c) for c in intr.coeffs[:5])
     return Intrinsics(intr.width, intr.height, float(intr.fx), float(intr.fy), float(intr.ppx),
                       float(intr.ppy), model, coeffs)
+
+
+def capture_stamp_ns(device_ms: float, domain: str, receive_ns: int, stamp_mode: str,
+                     playback: bool, offset_filter: ClockOffsetFilter) -> int:
+    """A frame's capture time on the host clock (the rules are in the module docstring)."""
+    device_ns = round(device_ms * 1e6)
+    if playback:
+        return device_ns
+    if stamp_mode == "receive":
+        return receive_ns
+    if stamp_mode == "auto" and domain != "hardware_clock":
+        return device_ns  # global_time and system_time are on the host clock already
+    return offset_filter.stamp(device_ns, receive_ns)
 
 
 def connected_serials() -> list[str]:
@@ -222,13 +235,6 @@ class RealSenseSource(FrameSource):
                      extra={"timestamp_domain": str(color.get_frame_timestamp_domain())})
 
     def _stamp(self, color, receive_ns: int) -> int:
-        rs = _rs()
-        device_ns = round(color.get_timestamp() * 1e6)
-        if self.stamp_mode == "receive":
-            return receive_ns
-        if self._playback is not None:
-            return device_ns
-        domain = color.get_frame_timestamp_domain()
-        if self.stamp_mode == "auto" and domain != rs.timestamp_domain.hardware_clock:
-            return device_ns
-        return self.offset_filter.stamp(device_ns, receive_ns)
+        return capture_stamp_ns(color.get_timestamp(), color.get_frame_timestamp_domain().name,
+                                receive_ns, self.stamp_mode, self._playback is not None,
+                                self.offset_filter)
