@@ -105,8 +105,12 @@ class HandNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_control()
-        with self._driver_ops:
-            self.driver.disable()
+        try:
+            with self._driver_ops:
+                self.driver.disable()
+        except Exception as error:  # torque state unknown: error processing closes the driver
+            self.get_logger().error(f"deactivate: torque off failed: {error}")
+            return TransitionCallbackReturn.ERROR
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
