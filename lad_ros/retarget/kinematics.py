@@ -205,19 +205,23 @@ class HandKinematics:
         else:
             sin, cos = xp.sin(angles), xp.cos(angles)
         coefficients = xp.stack([xp.ones_like(angles), sin, 1 - cos], -1)
+        # Each joint's matrix comes with that matrix times the next joint's offset and axis
+        # (or the fingertip), [3 × 5]: one product per level then moves the frame and yields
+        # the next anchor and axis.
         steps = xp.swapaxes(xp.swapaxes(coefficients, 0, 1) @ k["step_basis"], 0, 1)
-        steps = steps.reshape(len(q2), 5, self.depth, 3, 3)
-        # Per level, one product moves both the next anchor offset and the next joint axis.
-        pos = k["pre_pos"][:, 0] + 0 * steps[:, :, 0, 0]
-        rot = steps[:, :, 0]
+        steps = steps.reshape(len(q2), 5, self.depth, 3, 5)
+        pos = k["pre_pos"][:, 0] + 0 * steps[:, :, 0, :, 0]  # broadcast to the batch
         anchors, axes = [pos], [k["pre_axis"][:, 0] + 0 * pos]
-        for j in range(1, self.depth):
-            moved = rot @ k["pre_pos_axis"][:, j]  # [B, 5, 3, 2]
-            pos = pos + moved[..., 0]
-            anchors.append(pos)
-            axes.append(moved[..., 1])
-            rot = rot @ steps[:, :, j]
-        tips = pos + (rot @ k["tip"][:, :, None])[..., 0]
+        frame_and_next = steps[:, :, 0]
+        for j in range(self.depth):
+            if j:
+                frame_and_next = rot @ steps[:, :, j]
+            rot = frame_and_next[..., :3]
+            pos = pos + frame_and_next[..., 3]
+            if j + 1 < self.depth:
+                anchors.append(pos)
+                axes.append(frame_and_next[..., 4])
+        tips = pos
         shape = (*batch, 5)
         return (xp.stack(anchors, -2).reshape(*shape, self.depth, 3),
                 xp.stack(axes, -2).reshape(*shape, self.depth, 3), tips.reshape(*shape, 3))
@@ -258,12 +262,17 @@ def _derived_constants(pre_rot, pre_pos, axis, coupling, tip) -> dict:
     five, depth, n = coupling.shape
     skew = np.stack([[_skew(a) for a in row] for row in axis])
     pre_axis = (pre_rot @ axis[..., None])[..., 0]
+    # What each joint's frame carries to the next level: its offset and axis, or the fingertip.
+    carried = np.zeros((five, depth, 3, 2))
+    carried[:, :-1, :, 0], carried[:, :-1, :, 1] = pre_pos[:, 1:], pre_axis[:, 1:]
+    carried[:, -1, :, 0] = tip
+    terms = [pre_rot, pre_rot @ skew, pre_rot @ skew @ skew]  # × (1, sin, 1 − cos)
     return dict(
-        pre_pos=pre_pos, pre_axis=pre_axis, tip=tip,
-        pre_pos_axis=np.stack([pre_pos, pre_axis], -1),  # [5, depth, 3, 2]
-        # [5·depth, 3, 9]: the step matrix pre_rot · Rodrigues is linear in (1, sin, 1 − cos)
-        step_basis=np.stack([pre_rot, pre_rot @ skew, pre_rot @ skew @ skew], 2).reshape(
-            five * depth, 3, 9),
+        pre_pos=pre_pos, pre_axis=pre_axis,
+        # [5·depth, 3, 15]: joint matrix pre_rot · Rodrigues(axis, angle) and that matrix times
+        # the carried vectors, both linear in (1, sin, 1 − cos)
+        step_basis=np.stack([np.concatenate([t, t @ carried], -1) for t in terms], 2).reshape(
+            five * depth, 3, 15),
         ratios=coupling.sum(axis=2).reshape(-1),
         per_joint=coupling)  # [5, depth, n]: d(hinge angle) / d(actuated joint)
 
