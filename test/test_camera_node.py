@@ -108,6 +108,7 @@ def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path,
     assert final.get("state") == "finished", (final, listener.output)
     assert final["frames"] == str(FRAMES) and final["reconnects"] == "0"
     assert final["playback_file"].endswith("cell.db3")
+    assert final["timestamp_domain"] == "global_time"  # as RealSenseRecordingWriter records
 
     # Stamps: the recorded ones, in order, none skipped. Playback starts once the node sees our
     # subscription; our side of discovery may complete a moment later (best effort), so the

@@ -8,7 +8,7 @@ from __future__ import annotations
 import abc
 import collections
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,7 +46,6 @@ class Frame:
     depth: np.ndarray | None = None      # HxW uint16 in depth_units_m, aligned to rgb
     depth_units_m: float = 0.001
     sequence: int = 0                    # device frame counter where the device has one
-    extra: dict = field(default_factory=dict)
 
 
 class FrameSource(abc.ABC):

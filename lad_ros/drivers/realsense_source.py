@@ -231,10 +231,11 @@ class RealSenseSource(FrameSource):
         rgb = np.array(color.get_data(), dtype=np.uint8, copy=True)
         return Frame(stamp_ns=self._stamp(color, receive_ns), rgb=rgb,
                      intrinsics=intrinsics_from_rs(profile.get_intrinsics()),
-                     depth_units_m=self._depth_units_m, sequence=color.get_frame_number(),
-                     extra={"timestamp_domain": str(color.get_frame_timestamp_domain())})
+                     depth_units_m=self._depth_units_m, sequence=color.get_frame_number())
 
     def _stamp(self, color, receive_ns: int) -> int:
-        return capture_stamp_ns(color.get_timestamp(), color.get_frame_timestamp_domain().name,
+        domain = color.get_frame_timestamp_domain().name
+        self._info["timestamp_domain"] = domain  # shown in diagnostics: is global time on?
+        return capture_stamp_ns(color.get_timestamp(), domain,
                                 receive_ns, self.stamp_mode, self._playback is not None,
                                 self.offset_filter)
