@@ -188,3 +188,29 @@ def test_realsense_stamp_rules_by_domain_and_mode(domain, mode, playback, expect
     assert stamp == {"device": device_ns, "receive": receive_ns,
                      "filtered": receive_ns}[expected]  # first filtered sample: zero delay
     assert (mapper.offset_ns is not None) == (expected == "filtered")
+
+
+def test_each_source_kind_builds_its_driver(tmp_path):
+    from lad_ros.camera_config import source_for
+    from lad_ros.drivers.opencv_source import OpenCVSource
+    from lad_ros.drivers.realsense_source import RealSenseSource
+    from lad_ros.sim.sim_camera import SimSource
+
+    scene = tmp_path / "scene.xml"
+    scene.write_text('<mujoco><worldbody><camera name="top" pos="0 0 1"/>'
+                     '<geom type="sphere" size="0.1"/></worldbody></mujoco>')
+    path = _write(tmp_path, f"""cameras:
+  - {{name: rs, source: realsense, width: 640, height: 480, fps: 30, depth: true,
+      realsense: {{serial: "123456789012"}}}}
+  - {{name: cam, source: opencv, width: 320, height: 240, fps: 15, opencv: {{device: 2}}}}
+  - {{name: sim, source: sim, width: 64, height: 48, fps: 10, depth: true,
+      sim: {{camera: top, mjcf: {scene}}}}}
+""")
+    cameras = load_cameras_file(path)
+    realsense = source_for(cameras["rs"])
+    assert isinstance(realsense, RealSenseSource)
+    assert (realsense.serial, realsense.depth, realsense.fps) == ("123456789012", True, 30)
+    opencv = source_for(cameras["cam"])
+    assert isinstance(opencv, OpenCVSource) and opencv.device == 2
+    sim = source_for(cameras["sim"])
+    assert isinstance(sim, SimSource) and sim.camera == "top" and sim.depth
