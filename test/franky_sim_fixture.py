@@ -32,8 +32,12 @@ def unique_loopback_address() -> str:
 
 
 class FrankySim:
-    def __init__(self, hostname: str | None = None):
+    def __init__(self, hostname: str | None = None, launch: str = _LAUNCH,
+                 launch_args: tuple[str, ...] = ()):
+        """launch: Python code run with `-c` (argv: launch_args, then -s mujoco --hostname H);
+        it must print a line containing "Connect to the server" once it accepts clients."""
         self.hostname = hostname or unique_loopback_address()
+        self.launch, self.launch_args = launch, tuple(launch_args)
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
         self.startup_s: float | None = None
@@ -42,7 +46,8 @@ class FrankySim:
         ready = threading.Event()
         started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-c", _LAUNCH, "-s", "mujoco", "--hostname", self.hostname],
+            [sys.executable, "-u", "-c", self.launch, *self.launch_args, "-s", "mujoco",
+             "--hostname", self.hostname],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         _running.add(self)

@@ -181,7 +181,7 @@ class FrankaArm:
         motion = franky.CartesianMotion(franky.Affine(pose.xyz, pose.quat),
                                         franky.ReferenceType.Absolute,
                                         return_when_finished=False)
-        robot.move(motion, asynchronous=True)
+        robot.move(motion, asynchronous=True, cutoff_frequency=self.config.cutoff_frequency_hz)
 
     def _stop_motion(self, robot) -> None:
         import franky

@@ -28,6 +28,7 @@ class ArmConfig:
     base_frame: str
     joint_names: tuple[str, ...]
     dynamics: DynamicsFactors
+    cutoff_frequency_hz: float
     control_rate_hz: float
     state_rate_hz: float
     publish_rate_hz: float
@@ -48,7 +49,8 @@ class GripperConfig:
     grasp_below: float
 
 
-ARM_FIELDS = {"robot_ip", "realtime", "base_frame", "joint_names", "dynamics", "control_rate_hz",
+ARM_FIELDS = {"robot_ip", "realtime", "base_frame", "joint_names", "dynamics",
+              "cutoff_frequency_hz", "control_rate_hz",
               "state_rate_hz", "publish_rate_hz", "trajectory_stale_timeout_s",
               "state_timeout_s", "retarget_deadband_m", "retarget_deadband_rad",
               "home_joint_positions", "tool"}
@@ -82,6 +84,7 @@ def _arm(fields: Fields) -> ArmConfig:
         joint_names=joint_names,
         dynamics=DynamicsFactors(_factor(dynamics, "velocity"), _factor(dynamics, "acceleration"),
                                  _factor(dynamics, "jerk")),
+        cutoff_frequency_hz=arm.number("cutoff_frequency_hz", minimum=1.0, maximum=1000.0),
         control_rate_hz=control_rate,
         state_rate_hz=state_rate,
         publish_rate_hz=arm.number("publish_rate_hz", minimum=1.0, maximum=state_rate),
