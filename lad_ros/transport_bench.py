@@ -5,7 +5,8 @@ milliseconds from stamp (taken before the Image is built) to the subscriber's ca
 lad_ros's construction path and, for comparison, bytes assigned after construction, each with
 the generated messages' field checks off (Jazzy/Kilted default) and on (Humble always,
 ROS_PYTHON_CHECK_FIELDS=1 later), and once without the large-image Fast DDS profile the
-camera nodes load (lad_ros/image_transport.py). Last line: `transport hz=… drops=… ms_per_msg=…` (main row).
+camera nodes load (lad_ros/image_transport.py).
+Last line: `transport hz=… drops=… ms_per_msg=…` (main row).
 """
 from __future__ import annotations
 

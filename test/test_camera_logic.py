@@ -1,4 +1,4 @@
-"""Camera logic without devices: clock mapping, back-off, config validation, messages, diagnostics."""
+"""Camera logic without devices: clock mapping, back-off, config, messages, diagnostics."""
 import numpy as np
 import pytest
 from hypothesis import given, settings

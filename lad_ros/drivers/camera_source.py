@@ -19,7 +19,7 @@ class SourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Intrinsics:
-    """Pinhole intrinsics in pixels; `coeffs` in the order of `model` (plumb_bob: k1 k2 t1 t2 k3)."""
+    """Pinhole intrinsics; `coeffs` in the order of `model` (plumb_bob: k1 k2 p1 p2 k3)."""
     width: int
     height: int
     fx: float
@@ -83,7 +83,8 @@ class ClockOffsetFilter:
 
     def __init__(self, window_ns: int = 10_000_000_000, jump_ns: int = 500_000_000):
         self.window_ns, self.jump_ns = window_ns, jump_ns
-        self._window: collections.deque = collections.deque()  # (receive_ns, offset), offsets rising
+        # (receive_ns, offset) pairs, offsets rising: the front is the window minimum.
+        self._window: collections.deque = collections.deque()
 
     @property
     def offset_ns(self) -> int | None:

@@ -1,4 +1,4 @@
-"""RealSense cameras through pyrealsense2: a live device chosen by serial, or a recording played back.
+"""RealSense cameras through pyrealsense2: a live device chosen by serial, or a recording.
 
 Colour is rgb8; depth (optional) is z16 aligned to colour with `rs.align`, so one pixel grid and
 the colour intrinsics serve both. Stamps (see docs/cameras.md, "Timestamps"):

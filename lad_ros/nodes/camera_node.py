@@ -1,4 +1,4 @@
-"""Camera node: one camera of config/cameras.yaml on /lad/cameras/<name>/..., health on /diagnostics.
+"""Camera node: a camera of config/cameras.yaml on /lad/cameras/<name>/…, health on /diagnostics.
 
     ros2 run lad_ros camera_node --ros-args -p camera:=front [-p config_file:=/path/cameras.yaml]
 

@@ -1,4 +1,4 @@
-"""A camera of a MuJoCo scene as a FrameSource: offscreen render of an MjModel/MjData it does not own.
+"""A MuJoCo camera as a FrameSource: offscreen render of an MjModel/MjData it does not own.
 
 The sim cell owns the model, the data and a lock around stepping; this source takes all three,
 copies the scene under the lock (short) and renders outside it. The renderer (an OpenGL context)
