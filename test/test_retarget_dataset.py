@@ -113,8 +113,9 @@ def test_retarget_figure_command_writes_a_png(tmp_path):
 
 def test_bench_prints_a_table_and_the_summary_line(capsys):
     assert main(["bench", "retarget", "--batch", "200", "--waypoints", "3",
-                 "--frames-per-move", "10"]) == 0
+                 "--frames-per-move", "10", "--suggest-scales"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
+    assert any(line.startswith("# mimic suggested scales: palm_to_thumb") for line in lines)
     assert any(line.startswith("| faive |") for line in lines)
     assert re.fullmatch(r"retarget faive_ms=[\d.]+ mimic_ms=[\d.]+ faive_kv_mm=[\d.]+ "
                         r"mimic_kv_mm=[\d.]+", lines[-1])

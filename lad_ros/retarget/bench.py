@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from lad_ros.retarget.human import POSE_FAMILIES, HumanHandModel
-from lad_ros.retarget.keyvectors import human_keyvectors
+from lad_ros.retarget.keyvectors import KEYVECTOR_NAMES, human_keyvectors
 from lad_ros.retarget.retargeter import GripperRetargeter, HandRetargeter, StreamingRetargeter
 
 HANDS = ("faive", "mimic")
@@ -27,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="streaming: poses the trajectory passes through")
     parser.add_argument("--frames-per-move", type=int, default=30)
     parser.add_argument("--seed", type=int, default=20240)
+    parser.add_argument("--suggest-scales", action="store_true",
+                        help="also print least-squares scale factors s_i = <v_H, v_R>/<v_R, v_R> "
+                             "on the held-out set (how config/retarget/*.yaml were set)")
 
 
 def streaming_trajectory(model: HumanHandModel, waypoints: int, frames_per_move: int,
@@ -56,6 +59,14 @@ def keyvector_error_mm(retargeter: HandRetargeter, keypoints: np.ndarray,
     return np.linalg.norm(retargeter.robot_keyvectors(joints) - human, axis=-1).ravel() * 1e3
 
 
+def suggested_scales(retargeter: HandRetargeter, keypoints: np.ndarray,
+                     joints: np.ndarray) -> np.ndarray:
+    """Per keyvector, the s minimising Σ ‖v_H − s v_R‖² for the given retargeted joints."""
+    human = human_keyvectors(keypoints)
+    robot = retargeter.robot_keyvectors(joints) / retargeter.settings.scales[:, None]
+    return (human * robot).sum(axis=(0, 2)) / (robot * robot).sum(axis=(0, 2))
+
+
 def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     model = HumanHandModel()
@@ -73,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         rows.append((hand, wall.mean(), np.percentile(wall, 95), cpu.mean(), rate, cpu_rate,
                      error.mean(), np.percentile(error, 95)))
         summary[hand] = (wall.mean(), error.mean())
+        if args.suggest_scales:
+            scales = suggested_scales(retargeter, held_out, joints)
+            print(f"# {hand} suggested scales: " + ", ".join(
+                f"{name} {value:.2f}" for name, value in zip(KEYVECTOR_NAMES, scales)))
     widths = GripperRetargeter().retarget(held_out)[:, 0]
     pinch = widths[families == POSE_FAMILIES.index("pinch_index")]
     open_ = widths[families == POSE_FAMILIES.index("open")]
