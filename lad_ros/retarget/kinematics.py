@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lad_ros.config import ConfigError, Fields, JointSpec, read_yaml
+from lad_ros.config import ConfigError, Fields, JointSpec, _joints, read_yaml
 from lad_ros.embodiment import load_embodiment, resolve
 
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
@@ -60,11 +60,6 @@ def cross(a, b):
     return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
 
-def _rotate(rot, v):
-    """rot [..., 3, 3] times vectors v [..., 3]."""
-    return (rot @ v[..., None])[..., 0]
-
-
 @dataclass(frozen=True)
 class _Chain:
     finger: str
@@ -74,6 +69,7 @@ class _Chain:
 
 
 def _chain(fields: Fields, actuated: list[str]) -> _Chain:
+    fields.keys_known({"finger", "joints", "tip", "tip_keypoint"})
     finger = fields.choice("finger", FINGERS)
     joints = []
     for item in fields.items("joints"):
@@ -165,15 +161,13 @@ class HandKinematics:
     def _constants(self, backend: str, dtype, device=None, frame: str = "model") -> dict:
         if backend == "numpy":
             consts = {k: v.astype(dtype) for k, v in self._np[frame].items()}
-            consts.update(wrist=self.wrist.astype(dtype), palm=self.palm_rotation.astype(dtype),
-                          eye=np.eye(3, dtype=dtype))
+            consts.update(wrist=self.wrist.astype(dtype), palm=self.palm_rotation.astype(dtype))
             return consts
         import torch
         consts = {k: torch.as_tensor(v, dtype=dtype, device=device)
                   for k, v in self._np[frame].items()}
         consts.update(wrist=torch.as_tensor(self.wrist, dtype=dtype, device=device),
-                      palm=torch.as_tensor(self.palm_rotation, dtype=dtype, device=device),
-                      eye=torch.eye(3, dtype=dtype, device=device))
+                      palm=torch.as_tensor(self.palm_rotation, dtype=dtype, device=device))
         return consts
 
     def _consts_for(self, q, frame: str = "model"):
@@ -253,9 +247,6 @@ class HandKinematics:
                 points.append(tips[..., c, :] if index < 0 else anchors[..., c, index, :])
         return xp.stack(points, -2)
 
-    def clamp(self, q: np.ndarray) -> np.ndarray:
-        return np.clip(q, self.lower, self.upper)
-
 
 def _derived_constants(pre_rot, pre_pos, axis, coupling, tip) -> dict:
     """Everything chain_frames needs, precomputed from the per-joint fixed transforms."""
@@ -277,11 +268,6 @@ def _derived_constants(pre_rot, pre_pos, axis, coupling, tip) -> dict:
         per_joint=coupling)  # [5, depth, n]: d(hinge angle) / d(actuated joint)
 
 
-def _human_joints(fields: Fields) -> tuple[JointSpec, ...]:
-    from lad_ros.config import _joints
-    return _joints(fields)
-
-
 def load_kinematics_file(path: str) -> HandKinematics:
     path = str(path)
     fields = Fields(path, read_yaml(path))
@@ -293,7 +279,7 @@ def load_kinematics_file(path: str) -> HandKinematics:
             raise fields.error("joints", "no joint list when 'embodiment' gives the joints",
                                "a joint list")
     else:
-        joints = _human_joints(fields)
+        joints = _joints(fields)  # the human model lists its own (anatomical) joints
     names = [j.name for j in joints]
     chains = [_chain(item, names) for item in fields.items("chains")]
     return HandKinematics(path, fields.req("name", str), joints, chains,
