@@ -197,7 +197,8 @@ def test_outputs_are_always_within_joint_limits(frames, hand):
 
 def test_bad_settings_name_the_field(tmp_path):
     source = open(RETARGETERS["faive"].settings.file).read()
-    for old, new, field in [(r"palm_to_thumb: {scale: [0-9.]+", "palm_to_thumb: {scale: -1", "scale"),
+    for old, new, field in [(r"palm_to_thumb: {scale: [0-9.]+", "palm_to_thumb: {scale: -1",
+                             "scale"),
                             ("  root2index_pp: index_mcp", "  root2index_pp: wrist_mcp",
                              "initial_guess"),
                             ("batch_iterations: 15", "batch_iterations: 0", "batch_iterations"),

@@ -1,4 +1,4 @@
-"""`lad retarget-data --n N --out FILE [--seed S]`: synthetic human poses → aligned tuples (.npz)."""
+"""`lad retarget-data --n N --out FILE [--seed S]`: synthetic human poses → aligned tuples."""
 from __future__ import annotations
 
 import argparse

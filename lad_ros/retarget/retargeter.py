@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lad_ros.config import Fields, read_yaml
-from lad_ros.embodiment import resolve
-from lad_ros.embodiment import load_embodiment
+from lad_ros.embodiment import load_embodiment, resolve
 from lad_ros.retarget.keyvectors import (BEND_ANGLE_NAMES, KEYVECTOR_NAMES, KeypointError,
                                          _DIFFERENCE, bend_angles, gripper_width,
                                          keyvectors_from_points, palm_points_of_valid,
