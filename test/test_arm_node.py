@@ -67,7 +67,7 @@ class ArmHarness:
         self.target_pub = self.peer.create_publisher(PoseStamped, "/lad/arm/target_pose",
                                                      QOS_COMMANDS)
         self.clients = {name: self.peer.create_client(Trigger, f"/arm/{name}")
-                        for name in ("recover", "estop", "reset")}
+                        for name in ("recover", "estop", "reset", "home")}
         self.set_parameters = self.peer.create_client(SetParameters, "/arm/set_parameters")
         self.PoseStamped, self.Path, self.Trigger = PoseStamped, Path, Trigger
 
@@ -254,6 +254,14 @@ def test_stale_trajectory_makes_the_arm_hold(arm):
     assert np.linalg.norm(still_xyz - held_xyz) < 0.002            # not moving
     assert np.linalg.norm(still_xyz - xyz[-1]) > 0.06               # far from the path's end
     assert harness.report("follow_state") == "stale"
+
+    # ~/home: a joint motion to the configured home positions, then commands step from there.
+    from lad_ros.drivers.franka_config import load_arm_config
+    home = np.array(load_arm_config().home_joint_positions)
+    harness.call("home")
+    assert harness.spin(30.0, lambda: harness.report("last_home") == "reached"), \
+        (harness.report("last_home"), harness.reports[-1].message)
+    assert np.max(np.abs(np.array(harness.joint_states[-1].position) - home)) < 0.01
 
 
 def test_killed_simulator_is_an_error_the_node_survives_and_recovers(arm, franky_sim):  # noqa: F811,E501

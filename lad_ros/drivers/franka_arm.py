@@ -50,6 +50,8 @@ class ArmStatus:
     follow_state: str
     tool: str
     last_recover: str
+    homing: bool = False
+    last_home: str = ""
     counters: dict = field(default_factory=dict)
 
 
@@ -87,6 +89,9 @@ class FrankaArm:
         self._state: ArmState | None = None
         self._last_command = ArmCommand(None, Source.HOLD, FollowState.IDLE)
         self._recover_requested = False
+        self._home_requested = False
+        self._homing_since: float | None = None   # monotonic start of a running home motion
+        self._last_home = ""
         self._stop_motion_pending = False
         self._tool_request: tuple[str, ToolSpec] | None = None
         self._wanted_tool: tuple[str, ToolSpec] | None = None   # re-applied after a reconnect
@@ -146,6 +151,13 @@ class FrankaArm:
         with self._lock:
             self._recover_requested = True
 
+    def request_home(self) -> None:
+        """Move to config.home_joint_positions (a joint motion); pending commands are dropped
+        and new ones are ignored until it ends."""
+        with self._lock:
+            self._home_requested = True
+            self.commander.clear()
+
     def request_tool(self, name: str, tool: ToolSpec) -> None:
         """Apply a tool (set_ee / set_load) at the next tick; pending commands are dropped."""
         with self._lock:
@@ -162,6 +174,8 @@ class FrankaArm:
                              estop=self.commander.estop.reason, source=command.source.value,
                              follow_state=command.follow_state.value, tool=self._tool,
                              last_recover=self._last_recover,
+                             homing=self._homing_since is not None,
+                             last_home=self._last_home,
                              counters={**self.commander.counters.as_dict(),
                                        "loop_overruns": self.loop_overruns})
 
@@ -188,6 +202,12 @@ class FrankaArm:
         if robot.is_in_control:
             robot.move(franky.CartesianStopMotion(), asynchronous=True)
 
+    def _stop_and_wait(self, robot) -> None:
+        """Bring the running Cartesian motion to a smooth stop and wait for it (worker thread
+        only): needed before set_ee/set_load and before a joint motion."""
+        self._stop_motion(robot)
+        robot.join_motion(timeout=5.0)
+
     # ---- worker thread ----------------------------------------------------------------------
     def _run(self) -> None:
         period_ns = int(1e9 / self.config.state_rate_hz)
@@ -200,7 +220,10 @@ class FrankaArm:
                     self._read_state()
                     if tick % control_every == 0:
                         self._robot.poll_motion()   # raises what the motion thread hit
-                        self._control()
+                        if self._homing_since is not None:
+                            self._check_home()
+                        else:
+                            self._control()
                 except Exception as error:  # noqa: BLE001 - any franky failure latches
                     self._latch(error)
             tick += 1
@@ -254,8 +277,11 @@ class FrankaArm:
         with self._lock:
             recover, self._recover_requested = self._recover_requested, False
             tool, self._tool_request = self._tool_request, None
+            home, self._home_requested = self._home_requested, False
         if recover:
             self._recover()
+        if home:
+            self._start_home()
         if tool is not None:
             self._apply_tool(*tool)
 
@@ -287,8 +313,7 @@ class FrankaArm:
         if robot is None or self._error:
             return   # applied on the next successful (re)connect
         try:
-            self._stop_motion(robot)
-            robot.join_motion(timeout=5.0)
+            self._stop_and_wait(robot)
             flange_to_nominal = np.asarray(robot.state.F_T_NE.matrix)
             robot.set_ee(nominal_ee_to_tcp(flange_to_nominal, tool))
             robot.set_load(tool.mass_kg, list(tool.center_of_mass_m), list(tool.inertia_kgm2))
@@ -298,3 +323,27 @@ class FrankaArm:
             self._tool = name
         except Exception as error:  # noqa: BLE001
             self._latch(f"tool change to '{name}' failed: {type(error).__name__}: {error}")
+
+    def _start_home(self) -> None:
+        import franky
+        if self._robot is None or self._error or self.commander.estop.engaged:
+            self._last_home = "refused: not connected, in error or e-stopped"
+            return
+        try:
+            self._stop_and_wait(self._robot)
+            self._robot.move(franky.JointMotion(list(self.config.home_joint_positions)),
+                             asynchronous=True)
+            self._homing_since = time.monotonic()
+            self._last_home = "moving"
+        except Exception as error:  # noqa: BLE001
+            self._latch(f"home failed: {type(error).__name__}: {error}")
+
+    def _check_home(self) -> None:
+        # The motion thread needs a moment to take control: don't read "not in control" as done.
+        if self._robot.is_in_control or time.monotonic() - self._homing_since < 0.2:
+            return
+        self._homing_since = None
+        offset = np.max(np.abs(self._state.positions - self.config.home_joint_positions))
+        self._last_home = "reached" if offset < 0.01 else f"stopped {offset:.3f} rad away"
+        with self._lock:
+            self.commander.restart_from(self._state.ee)

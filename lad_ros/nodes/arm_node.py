@@ -3,7 +3,7 @@
 Publishes  /lad/arm/joint_states (JointState), /lad/arm/ee_pose (PoseStamped), /diagnostics
 Subscribes /lad/arm/trajectory (nav_msgs/Path: each pose's header.stamp is its absolute time),
            /lad/arm/target_pose (PoseStamped, teleop; held when the stream stops)
-Services   ~/recover, ~/estop, ~/reset (std_srvs/Trigger). They return at once: the driver
+Services   ~/recover, ~/estop, ~/reset, ~/home (std_srvs/Trigger). They return at once: the driver
            acts on its own thread and the outcome shows in /diagnostics.
 Parameters cell_config, safety_config (paths; empty = shipped), robot_ip, realtime (override
            cell.yaml when set), trajectory_stale_timeout_s (< 0 = cell.yaml), tool (embodiment
@@ -67,6 +67,7 @@ class ArmNode(Node):
         self.create_service(Trigger, "~/recover", self._on_recover)
         self.create_service(Trigger, "~/estop", self._on_estop)
         self.create_service(Trigger, "~/reset", self._on_reset)
+        self.create_service(Trigger, "~/home", self._on_home)
         self.create_timer(1.0 / config.publish_rate_hz, self._publish_state)
         self.create_timer(0.5, self._publish_diagnostics)
 
@@ -113,6 +114,11 @@ class ArmNode(Node):
         response.success, response.message = True, "e-stop released"
         return response
 
+    def _on_home(self, _request, response):
+        self.driver.request_home()
+        response.success, response.message = True, "homing requested; see /diagnostics"
+        return response
+
     def _tool(self, name: str):
         embodiment = load_embodiment(name)
         if embodiment.tool is None:
@@ -155,7 +161,8 @@ class ArmNode(Node):
             level, message = "OK", f"{status.source} ({status.follow_state})"
         values = {"connected": status.connected, "source": status.source,
                   "follow_state": status.follow_state, "tool": status.tool,
-                  "last_recover": status.last_recover, "rejected_messages": self._rejected_paths,
+                  "last_recover": status.last_recover, "homing": status.homing,
+                  "last_home": status.last_home, "rejected_messages": self._rejected_paths,
                   "state_age_s": (f"{(now_ns - state.stamp_ns) / 1e9:.3f}"
                                   if state is not None else "inf"),
                   **status.counters}
