@@ -139,7 +139,9 @@ def test_streaming_tracks_a_smooth_motion_like_batch(hand):
     batch = retargeter.retarget(keypoints)
     batch_error = np.linalg.norm(retargeter.robot_keyvectors(batch) - human, axis=-1).mean()
     assert stream.accepted_frames == len(keypoints) and stream.rejected_frames == 0
-    assert stream_error < batch_error + 0.002
+    assert stream_error < batch_error + 0.002  # the pull to the previous output costs a little
+    steps = np.abs(np.diff(streamed, axis=0)).max(axis=1)
+    assert np.percentile(steps, 95) < 0.25  # rad per frame (the human moves up to ~0.06)
 
 
 def test_streaming_rejects_bad_frames_and_keeps_the_last_good_output():

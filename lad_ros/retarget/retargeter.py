@@ -39,6 +39,7 @@ class HandRetargetSettings:
     damping: float
     batch_chunk: int
     step_tolerance: float     # rad: stop when no joint moves more than this in one step
+    stream_smoothing: float   # μ, m² per rad²: streaming pull towards the previous output
     initial_guess: dict       # robot joint → human bend angle it starts from
 
 
@@ -65,7 +66,7 @@ def load_hand_settings_file(path: str) -> HandRetargetSettings:
         weights.append(entry.number("weight", minimum=0.0, maximum=1e6))
     solver = fields.sub("solver")
     solver.keys_known({"batch_iterations", "stream_iterations", "damping", "batch_chunk",
-                       "step_tolerance_rad"})
+                       "step_tolerance_rad", "stream_smoothing"})
 
     def positive_int(key):
         value = solver.req(key, int)
@@ -79,6 +80,7 @@ def load_hand_settings_file(path: str) -> HandRetargetSettings:
         stream_iterations=positive_int("stream_iterations"),
         damping=solver.number("damping", minimum=1e-12), batch_chunk=positive_int("batch_chunk"),
         step_tolerance=solver.number("step_tolerance_rad", minimum=1e-9, maximum=0.1),
+        stream_smoothing=solver.number("stream_smoothing", minimum=0.0),
         initial_guess=initial_guess)
 
 
@@ -141,13 +143,21 @@ class HandRetargeter:
         return self.solve_with_cost(human_kv, q0, iterations)[0]
 
     def solve_with_cost(self, human_kv: np.ndarray, q0: np.ndarray | None = None,
-                        iterations: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """solve_keyvectors, also returning each solution's eq. 5 cost (plus the λ term)."""
+                        iterations: int | None = None, previous: np.ndarray | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """solve_keyvectors, also returning each solution's cost. With `previous` (streaming),
+        the cost also has μ‖θ − θ_previous‖² (μ = stream_smoothing): one combined prior, since
+        λ‖θ − a‖² + μ‖θ − b‖² = (λ + μ)‖θ − (λa + μb)/(λ + μ)‖² + const."""
         if q0 is None:
             q0 = np.broadcast_to(self.neutral, (len(human_kv), len(self.neutral)))
+        weight, center = self.settings.regularization, self.neutral
+        if previous is not None and self.settings.stream_smoothing > 0:
+            smoothing = self.settings.stream_smoothing
+            center = (weight * self.neutral + smoothing * previous) / (weight + smoothing)
+            weight = weight + smoothing
         q, cost = solve_box_lm(self._residual_fn(human_kv), q0, self.lower, self.upper,
                                iterations or self.settings.batch_iterations, self.settings.damping,
-                               prior_weight=self.settings.regularization, prior=self.neutral,
+                               prior_weight=weight, prior=center,
                                step_tolerance=self.settings.step_tolerance)
         # Last line of defence: a non-finite solution (it cannot come from validated input)
         # becomes the neutral pose rather than reaching a motor.
@@ -214,8 +224,11 @@ class StreamingRetargeter:
         guess = self.retargeter.initial_guess(kp)
         starts = np.concatenate([self.output[None], guess]) if self.accepted_frames else guess
         human_kv = keyvectors_from_points(palm_points_of_valid(kp))
-        q, cost = self.retargeter.solve_with_cost(np.repeat(human_kv, len(starts), axis=0),
-                                                  starts, self.iterations)
+        warm = self.accepted_frames > 0
+        q, cost = self.retargeter.solve_with_cost(
+            np.repeat(human_kv, len(starts), axis=0), starts,
+            self.iterations if warm else self.retargeter.settings.batch_iterations,
+            previous=self.output if warm else None)
         best = 1 if len(q) == 2 and cost[1] < SWITCH_BRANCH_COST_RATIO * cost[0] else 0
         self.output = q[best]
         self.accepted_frames += 1
