@@ -104,6 +104,19 @@ def test_single_pose_without_batch_dimension():
     assert kin.fingertips(kin.neutral).shape == (5, 3)
 
 
+def test_palm_and_fingertips_in_palm_and_model_frames():
+    kin = load_kinematics("faive")
+    q = np.random.default_rng(4).uniform(kin.lower, kin.upper, (2, 11))
+    palm = kin.palm_and_fingertips(q)
+    model = kin.palm_and_fingertips(q, frame="model")
+    assert palm.shape == model.shape == (2, 6, 3)
+    np.testing.assert_allclose(palm[:, 0], 0.0)
+    np.testing.assert_allclose(model[:, 0], np.broadcast_to(kin.wrist, (2, 3)))
+    np.testing.assert_allclose(kin.to_palm(model), palm, atol=1e-12)
+    torch_palm = kin.palm_and_fingertips(torch.tensor(q, dtype=torch.float32))
+    np.testing.assert_allclose(torch_palm.numpy(), palm, atol=1e-5)
+
+
 def test_human_keypoints_come_out_in_mediapipe_order():
     kin = load_kinematics("human")
     assert kin.keypoint_names == list(load_embodiment("human").keypoints)

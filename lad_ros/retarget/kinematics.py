@@ -229,6 +229,14 @@ class HandKinematics:
         """Fingertip positions [..., 5, 3] in the canonical palm frame (palm point = origin)."""
         return self.chain_frames(q, frame="palm")[2]
 
+    def palm_and_fingertips(self, q, frame: str = "palm"):
+        """[..., 6, 3]: the palm point (the wrist) then the five fingertips, in the palm frame
+        (where the palm point is the origin) or the model frame."""
+        tips = self.chain_frames(q, frame=frame)[2]
+        k, xp = self._consts_for(tips)
+        palm = (k["wrist"] if frame == "model" else 0 * k["wrist"]) + 0 * tips[..., :1, :]
+        return xp.concatenate([palm, tips], -2)
+
     def fingertips_and_jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """numpy: fingertips [B, 5, 3] in the palm frame and d tips / d q [B, 5, 3, n]."""
         anchors, axes, tips = self.chain_frames(q, fast_trig=True, frame="palm")
