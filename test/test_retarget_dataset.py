@@ -104,6 +104,13 @@ def test_retarget_data_command_writes_a_loadable_file(tmp_path, capsys):
     assert "wrote 24 aligned tuples" in capsys.readouterr().out
 
 
+def test_retarget_data_shows_progress_and_rejects_a_bad_count(tmp_path, capsys):
+    assert main(["retarget-data", "--n", "8", "--out", str(tmp_path / "p.npz")]) == 0
+    assert "retarget" in capsys.readouterr().err  # the tqdm bar
+    assert main(["retarget-data", "--n", "0", "--out", str(tmp_path / "z.npz")]) == 2
+    assert not (tmp_path / "z.npz").exists()
+
+
 def test_retarget_figure_command_writes_a_png(tmp_path):
     out = tmp_path / "figure.png"
     assert main(["retarget-figure", "--out", str(out), "--families", "open",
