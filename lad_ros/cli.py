@@ -12,6 +12,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("lad_ros.config_check", "validate embodiment configs (shipped or given)"),
+    "train-policy": ("lad_ros.policy.train_command", "train a latent diffusion policy"),
     "hand-zero": ("lad_ros.drivers.dynamixel_calibrate",
                   "print a Dynamixel hand's motor_zero_rad (joints at zero, torque off)"),
     "train-latent": ("lad_ros.latent.train_command", "train a latent action model (LAD stages 2-3)"),

@@ -1,0 +1,110 @@
+"""`lad bench policy`: chunk latency of PolicyRunner on this machine, split into image encoding
+and denoising.
+
+Models are the shipped configs at their real sizes (ResNet18, 240x320 images centre-cropped to
+216x288) with random weights, saved and loaded through the normal model-directory path. Each
+predict() gets one new camera frame, as at run time: the previous frame's features come from
+the runner's cache.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+
+import numpy as np
+
+from lad_ros.embodiment import share_dir
+
+CASES = (  # label, config file, latent dim, DDIM steps
+    ("transformer", "faive_transformer.yaml", 16, 10),
+    ("transformer", "faive_transformer.yaml", 16, 16),
+    ("unet", "mimic_unet.yaml", 16, 10),
+    ("unet", "mimic_unet.yaml", 16, 16),
+)
+
+
+def configure(parser) -> None:
+    parser.add_argument("--iterations", type=int, default=20, help="chunks per case")
+    parser.add_argument("--threads", type=int, help="torch threads (default: the config's)")
+    parser.add_argument("--quick", action="store_true", help="only the two 10-step cases")
+
+
+def _random_model_dir(config, latent_dim: int, directory: str) -> str:
+    import torch
+
+    from lad_ros.policy.checkpoint import save_policy
+    from lad_ros.policy.model import ARM_POSE_OBS_DIM, LatentDiffusionPolicy
+    from lad_ros.policy.normalizer import Normalizer, RangeStats
+
+    torch.manual_seed(0)
+    model = LatentDiffusionPolicy(config, latent_dim)
+
+    def unit(dim):
+        return RangeStats(-np.ones(dim, np.float32), np.ones(dim, np.float32))
+
+    stats = {e: {"latent": unit(latent_dim), "arm": unit(config.arm_dim),
+                 "arm_pose_obs": unit(ARM_POSE_OBS_DIM)} for e in ("faive", "mimic")}
+    save_policy(directory, model, Normalizer(stats), list(stats))
+    return directory
+
+
+def measure(label: str, config, latent_dim: int, iterations: int) -> dict:
+    from lad_ros.policy.runner import PolicyRunner
+
+    embodiment = "mimic" if any(c.embodiments for c in config.cameras) else "faive"
+    with tempfile.TemporaryDirectory() as directory:
+        runner = PolicyRunner(_random_model_dir(config, latent_dim, directory), "cpu",
+                              embodiment, seed=0)
+    rng = np.random.default_rng(0)
+    height, width = config.image_size
+    step_ns = int(1e9 / config.fps)
+    pose = np.array([0.4, 0.0, 0.3, 1.0, 0.0, 0.0, 0.0], np.float32)
+    timings = {"encode": [], "denoise": [], "total": []}
+    for i in range(iterations + 1):
+        stamp = 1_000_000_000 + i * step_ns
+        for camera, present in zip(config.cameras, runner.camera_present):
+            if present:
+                runner.push_image(camera.name, stamp,
+                                  rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+        runner.push_arm_pose(stamp, pose)
+        chunk = runner.predict()
+        if i:  # the first chunk encodes both history frames; steady state encodes one
+            for key in timings:
+                timings[key].append(chunk.timings_ms[key])
+    cameras = sum(runner.camera_present)
+    return {"label": label, "steps": runner.inference_steps, "horizon": config.horizon,
+            "action": f"{latent_dim}+{config.arm_dim}", "cameras": cameras,
+            **{f"{k}_p50": float(np.percentile(v, 50)) for k, v in timings.items()},
+            **{f"{k}_p90": float(np.percentile(v, 90)) for k, v in timings.items()}}
+
+
+def run(args) -> int:
+    import torch
+
+    from lad_ros.policy.config import load_policy_config
+
+    rows = []
+    for label, file, latent_dim, steps in CASES:
+        if args.quick and steps != 10:
+            continue
+        config = load_policy_config(share_dir() / "config" / "policy" / file)
+        config = dataclasses.replace(
+            config, diffusion=dataclasses.replace(config.diffusion, inference_steps=steps),
+            threads=args.threads or config.threads)
+        rows.append(measure(label, config, latent_dim, args.iterations))
+    load = os.getloadavg()[0]
+    print(f"\nCPU, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{args.iterations} chunks per row, load average {load:.2f} at the end "
+          f"(shared machine: expect noise)\n")
+    print("| denoiser | horizon | action dims | cameras | DDIM steps | encode p50 / p90 ms "
+          "| denoise p50 / p90 ms | chunk p50 / p90 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['label']} | {r['horizon']} | {r['action']} | {r['cameras']} | {r['steps']} "
+              f"| {r['encode_p50']:.1f} / {r['encode_p90']:.1f} "
+              f"| {r['denoise_p50']:.1f} / {r['denoise_p90']:.1f} "
+              f"| {r['total_p50']:.1f} / {r['total_p90']:.1f} |")
+    ten = {r["label"]: r["total_p50"] for r in rows if r["steps"] == 10}
+    print(f"policy transformer_p50_ms={ten['transformer']:.1f} unet_p50_ms={ten['unet']:.1f}")
+    return 0

@@ -1,0 +1,236 @@
+"""PolicyRunner: observation history in, time-stamped latent + arm action chunk out. No ROS.
+
+Threading: one thread (the ROS subscriptions) pushes images and arm poses, another (the policy
+node's worker) calls `predict()`. Pushes only take a short lock; `predict()` snapshots the
+history under that lock and runs the network outside it, under its own lock.
+
+Alignment on capture stamps: t0 is the newest image stamp of the reference camera (the first
+camera this embodiment has); the observation grid is t0 - (n_obs_steps - 1 - j) * dt, and each
+stream contributes its last sample at or before each grid time (the oldest sample when the
+history is still shorter than the grid, as training pads episode starts). Chunk point i is the
+action for time t0 + i * dt.
+"""
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import torch
+
+from lad_ros.policy.arm_actions import target_poses
+from lad_ros.policy.batches import arm_pose_history
+from lad_ros.policy.checkpoint import load_policy
+from lad_ros.policy.diffusion import inference_scheduler, sample_actions
+from lad_ros.policy.model import crop_images
+
+HISTORY_LENGTH = 64  # samples kept per stream; far more than any observation grid needs
+
+
+class NotReady(RuntimeError):
+    """predict() was called before every stream the policy needs has data for time t0."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    latent: np.ndarray       # [H, latent_dim] un-normalized latent hand actions
+    arm: np.ndarray          # [H, 6 or 9] arm actions in the policy's representation
+    stamp_ns: int            # t0: capture stamp of the newest observation
+    dt: float                # seconds between chunk points
+    start_pose: np.ndarray   # [7] arm pose at t0 (xyz + quaternion xyzw)
+    arm_action: str          # "delta" or "relative"
+    embodiment: str
+    timings_ms: dict = field(default_factory=dict)  # "encode", "denoise", "total"
+
+    def arm_targets(self) -> np.ndarray:
+        """Absolute arm target poses [H, 7], point i for time stamp_ns + i * dt."""
+        return target_poses(self.start_pose, self.arm, self.arm_action)
+
+
+class _Stream:
+    """Samples sorted by capture stamp (arrival order does not matter)."""
+
+    def __init__(self):
+        self.stamps: list[int] = []
+        self.values: list = []
+
+    def push(self, stamp_ns: int, value) -> None:
+        i = bisect.bisect_right(self.stamps, stamp_ns)
+        if i and self.stamps[i - 1] == stamp_ns:
+            self.values[i - 1] = value
+            return
+        self.stamps.insert(i, stamp_ns)
+        self.values.insert(i, value)
+        if len(self.stamps) > HISTORY_LENGTH:
+            del self.stamps[0], self.values[0]
+
+    def at_or_before(self, stamp_ns: int) -> tuple[int, object] | None:
+        i = bisect.bisect_right(self.stamps, stamp_ns)
+        if i == 0:
+            return None
+        return self.stamps[i - 1], self.values[i - 1]
+
+    def aligned(self, grid: list[int]) -> list[tuple[int, object]] | None:
+        """The sample for each grid time; None if nothing is at or before the newest."""
+        if self.at_or_before(grid[-1]) is None:
+            return None
+        return [self.at_or_before(t) or (self.stamps[0], self.values[0]) for t in grid]
+
+
+def pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class PolicyRunner:
+    def __init__(self, model_dir: str, device: str = "auto", embodiment: str | None = None,
+                 seed: int | None = None):
+        self.device = pick_device(device)
+        loaded = load_policy(model_dir, self.device)
+        self.model, self.config, self.normalizer = loaded.model, loaded.config, loaded.normalizer
+        self.embodiments = loaded.embodiments
+        if self.device.type == "cpu":
+            torch.set_num_threads(self.config.threads)  # process-wide; the node owns the process
+        self.dt = 1.0 / self.config.fps
+        self.scheduler = inference_scheduler(self.config.diffusion)
+        self.inference_steps = self.config.diffusion.inference_steps
+        self.generator = torch.Generator(self.device)
+        if seed is not None:
+            self.generator.manual_seed(seed)
+        self._lock, self._inference_lock = threading.Lock(), threading.Lock()
+        self._images = {c.name: _Stream() for c in self.config.cameras}
+        self._arm = _Stream()
+        self._features: dict[tuple[str, int], torch.Tensor] = {}
+        self.set_embodiment(embodiment or self.embodiments[0])
+        self.warm_up(self.config.warmup_iterations)
+
+    # -- configuration -----------------------------------------------------------------------
+    def set_embodiment(self, embodiment: str) -> None:
+        """Select the end-effector: its normalization statistics and which cameras it has."""
+        self.normalizer.get(self.normalizer_group(embodiment), "latent")  # KeyError if unknown
+        present = self.config.cameras_for(embodiment)
+        if not any(present):
+            raise ValueError(f"the policy has no camera for '{embodiment}'")
+        with self._inference_lock:
+            self.embodiment = embodiment
+            self.camera_present = present
+            self.reference_camera = self.config.cameras[present.index(True)].name
+
+    def normalizer_group(self, embodiment: str) -> str:
+        return embodiment if self.config.normalization == "per_dataset" else "all"
+
+    # -- observations (any thread) -----------------------------------------------------------
+    def push_image(self, camera: str, stamp_ns: int, image: np.ndarray) -> None:
+        """RGB uint8 [H, W, 3]; resized to the policy's image size when it differs."""
+        if camera not in self._images:
+            raise KeyError(f"unknown camera '{camera}'; the policy uses "
+                           f"{[c.name for c in self.config.cameras]}")
+        height, width = self.config.image_size
+        if image.shape[:2] != (height, width):
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        with self._lock:
+            self._images[camera].push(int(stamp_ns), np.ascontiguousarray(image, np.uint8))
+
+    def push_arm_pose(self, stamp_ns: int, pose: np.ndarray) -> None:
+        """Arm pose [7]: xyz + quaternion xyzw in the arm base frame."""
+        pose = np.asarray(pose, dtype=np.float32)
+        if pose.shape != (7,) or not np.all(np.isfinite(pose)):
+            raise ValueError(f"arm pose must be 7 finite numbers, got {pose!r}")
+        with self._lock:
+            self._arm.push(int(stamp_ns), pose)
+
+    # -- inference (one worker thread) -------------------------------------------------------
+    def _snapshot(self):
+        """The aligned samples for the newest reference image, or NotReady saying why."""
+        with self._lock:
+            newest = self._images[self.reference_camera].stamps[-1:] or None
+            if newest is None:
+                raise NotReady(f"no image from camera '{self.reference_camera}' yet")
+            t0 = newest[0]
+            step_ns = int(round(self.dt * 1e9))
+            grid = [t0 - (self.config.n_obs_steps - 1 - j) * step_ns
+                    for j in range(self.config.n_obs_steps)]
+            cameras = {}
+            for spec, present in zip(self.config.cameras, self.camera_present):
+                if present:
+                    cameras[spec.name] = self._images[spec.name].aligned(grid)
+                    if cameras[spec.name] is None:
+                        raise NotReady(f"no image from camera '{spec.name}' at or before t0")
+            arm = self._arm.aligned(grid)  # the chunk-start pose is needed in any case
+            if arm is None:
+                raise NotReady("no arm pose at or before t0")
+        return t0, cameras, arm
+
+    def _camera_features(self, camera: str, index: int, samples) -> torch.Tensor:
+        """[T, F] features, encoding only frames not seen by an earlier predict()."""
+        new = [(s, im) for s, im in dict(samples).items() if (camera, s) not in self._features]
+        if new:
+            images = torch.from_numpy(np.stack([im for _, im in new])).to(self.device)
+            features = self.model.encode_camera(index, crop_images(images,
+                                                                   self.config.crop_size))
+            for (stamp, _), feature in zip(new, features):
+                self._features[(camera, stamp)] = feature
+        return torch.stack([self._features[(camera, s)] for s, _ in samples])
+
+    def _prune_features(self, cameras: dict) -> None:
+        keep = {(c, s) for c, samples in cameras.items() for s, _ in samples}
+        for key in list(self._features):
+            if key not in keep:
+                del self._features[key]
+
+    def predict(self) -> Chunk:
+        with self._inference_lock, torch.inference_mode():
+            start = time.perf_counter()
+            t0, cameras, arm = self._snapshot()
+            group = self.normalizer_group(self.embodiment)
+            n_obs, feature_dim = self.config.n_obs_steps, self.config.encoder.feature_dim
+            features = []
+            for index, (spec, present) in enumerate(zip(self.config.cameras,
+                                                        self.camera_present)):
+                features.append(self._camera_features(spec.name, index, cameras[spec.name])
+                                if present else torch.zeros(n_obs, feature_dim,
+                                                            device=self.device))
+            self._prune_features(cameras)
+            poses = np.stack([pose for _, pose in arm])
+            arm_obs = self.normalizer.get(group, "arm_pose_obs").normalize(
+                arm_pose_history(poses))
+            cond = self.model.condition(
+                torch.stack(features, dim=1)[None],
+                torch.tensor([self.camera_present], dtype=torch.float32, device=self.device),
+                torch.from_numpy(arm_obs)[None].to(self.device))
+            encoded = time.perf_counter()
+            shape = (1, self.config.horizon, self.model.action_dim)
+            sample = sample_actions(self.model, self.scheduler, cond, shape,
+                                    self.inference_steps, self.generator)[0].cpu().numpy()
+            done = time.perf_counter()
+            latent_dim = self.model.latent_dim
+            return Chunk(
+                latent=self.normalizer.get(group, "latent").unnormalize(sample[:, :latent_dim]),
+                arm=self.normalizer.get(group, "arm").unnormalize(sample[:, latent_dim:]),
+                stamp_ns=t0, dt=self.dt, start_pose=poses[-1], arm_action=self.config.arm_action,
+                embodiment=self.embodiment,
+                timings_ms={"encode": (encoded - start) * 1e3, "denoise": (done - encoded) * 1e3,
+                            "total": (done - start) * 1e3})
+
+    def warm_up(self, iterations: int) -> None:
+        """Run the network on blank observations (first calls allocate and pick kernels)."""
+        if iterations <= 0:
+            return
+        with self._inference_lock, torch.inference_mode():
+            height, width = self.config.image_size
+            blank = torch.zeros(self.config.n_obs_steps, height, width, 3, dtype=torch.uint8,
+                                device=self.device)
+            for _ in range(iterations):
+                features = torch.stack([self.model.encode_camera(
+                    i, crop_images(blank, self.config.crop_size))
+                    for i in range(len(self.config.cameras))], dim=1)[None]
+                mask = torch.ones(1, len(self.config.cameras), device=self.device)
+                cond = self.model.condition(features, mask, torch.zeros(
+                    1, self.config.n_obs_steps, 9, device=self.device))
+                sample_actions(self.model, self.scheduler, cond,
+                               (1, self.config.horizon, self.model.action_dim),
+                               self.inference_steps, self.generator)
