@@ -258,10 +258,25 @@ def test_stale_trajectory_makes_the_arm_hold(arm):
     # ~/home: a joint motion to the configured home positions, then commands step from there.
     from lad_ros.drivers.franka_config import load_arm_config
     home = np.array(load_arm_config().home_joint_positions)
+
+    def joints():
+        return np.array(harness.joint_states[-1].position)
+
+    harness.call("home")
+    harness.spin(0.8)
+    harness.call("estop")            # an e-stop also stops a joint motion
+    assert harness.spin(5.0, lambda: harness.report("last_home") == "interrupted")
+    # franky-sim's joint PD lags the command, so the arm settles a moment after the stop.
+    assert harness.spin(10.0, lambda: np.max(np.abs(harness.joint_states[-1].velocity)) < 0.005)
+    stopped = joints()
+    harness.spin(0.5)
+    assert np.max(np.abs(joints() - stopped)) < 0.005
+    assert np.max(np.abs(stopped - home)) > 0.05
+    harness.call("reset")
     harness.call("home")
     assert harness.spin(30.0, lambda: harness.report("last_home") == "reached"), \
         (harness.report("last_home"), harness.reports[-1].message)
-    assert np.max(np.abs(np.array(harness.joint_states[-1].position) - home)) < 0.01
+    assert np.max(np.abs(joints() - home)) < 0.01
 
 
 def test_killed_simulator_is_an_error_the_node_survives_and_recovers(arm, franky_sim):  # noqa: F811,E501

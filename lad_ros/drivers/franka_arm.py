@@ -198,9 +198,14 @@ class FrankaArm:
         robot.move(motion, asynchronous=True, cutoff_frequency=self.config.cutoff_frequency_hz)
 
     def _stop_motion(self, robot) -> None:
+        """Preempt whatever runs with a smooth stop of the same control type."""
         import franky
         if robot.is_in_control:
-            robot.move(franky.CartesianStopMotion(), asynchronous=True)
+            homing = self._homing_since is not None
+            robot.move(franky.JointStopMotion() if homing else franky.CartesianStopMotion(),
+                       asynchronous=True)
+        if self._homing_since is not None:
+            self._homing_since, self._last_home = None, "interrupted"
 
     def _stop_and_wait(self, robot) -> None:
         """Bring the running Cartesian motion to a smooth stop and wait for it (worker thread
@@ -237,6 +242,8 @@ class FrankaArm:
 
     def _latch(self, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        if self._homing_since is not None:
+            self._homing_since, self._last_home = None, "interrupted by an error"
         with self._lock:
             self._error = text or "unknown error"
             self.commander.clear()
@@ -265,9 +272,6 @@ class FrankaArm:
                 self.commander.motion_not_running()
             command = self.commander.step(self.clock_ns())
             self._last_command = command
-            stop_pending, self._stop_motion_pending = self._stop_motion_pending, False
-        if stop_pending:
-            self._stop_motion(self._robot)
         if command.pose is not None:
             self._send_pose(self._robot, command.pose)
             with self._lock:
@@ -278,6 +282,12 @@ class FrankaArm:
             recover, self._recover_requested = self._recover_requested, False
             tool, self._tool_request = self._tool_request, None
             home, self._home_requested = self._home_requested, False
+            stop, self._stop_motion_pending = self._stop_motion_pending, False
+        if stop and self._robot is not None and not self._error:
+            try:
+                self._stop_motion(self._robot)
+            except Exception as error:  # noqa: BLE001
+                self._latch(error)
         if recover:
             self._recover()
         if home:
