@@ -13,6 +13,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("lad_ros.config_check", "validate embodiment configs (shipped or given)"),
     "train-policy": ("lad_ros.policy.train_command", "train a latent diffusion policy"),
+    "sim-demo": ("lad_ros.sim_demo", "start the simulated cell and drive its arm and hand"),
     "hand-zero": ("lad_ros.drivers.dynamixel_calibrate",
                   "print a Dynamixel hand's motor_zero_rad (joints at zero, torque off)"),
     "train-latent": ("lad_ros.latent.train_command", "train a latent action model (LAD stages 2-3)"),
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # `lad bench NAME`: each module's configure/run; `lad bench all` runs them in this order.
 BENCHMARKS: dict[str, tuple[str, str]] = {
+    "policy": ("lad_ros.policy.bench", "policy chunk latency p50/p90 on CPU: image encoding + denoising"),
     "transport": ("lad_ros.transport_bench", "640x480 rgb8 images at 30 Hz between two processes"),
     "hand-bus": ("lad_ros.sim.dynamixel_bench", "Dynamixel bus cycle time on the pty simulator"),
     "retarget": ("lad_ros.retarget.bench", "streaming ms/frame, batch poses/s, keyvector error (Faive, mimic)"),

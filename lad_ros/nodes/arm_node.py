@@ -29,7 +29,7 @@ from lad_ros.drivers.franka_arm import FrankaArm
 from lad_ros.drivers.franka_config import load_arm_config
 from lad_ros.embodiment import load_embodiment
 from lad_ros.nodes.ros_common import (QOS_COMMANDS, QOS_STATE, diagnostic_status, header,
-                                      joint_state, ns_from_stamp)
+                                      joint_state, ns_from_stamp, spin_until_shutdown)
 from lad_ros.safety import load_safety_config
 
 
@@ -180,9 +180,7 @@ def main(args=None) -> None:
     rclpy.init(args=args)
     node = ArmNode()
     try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
+        spin_until_shutdown(node)
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

@@ -20,7 +20,8 @@ from lad_ros.drivers.camera_grabber import Backoff, Grabber, GrabberStatus
 from lad_ros.drivers.camera_source import Frame, FrameSource
 from lad_ros.image_transport import use_large_image_profile
 from lad_ros.nodes.camera_messages import camera_info_message, image_message
-from lad_ros.nodes.ros_common import QOS_IMAGES, QOS_STATE, diagnostic_status, header
+from lad_ros.nodes.ros_common import (QOS_IMAGES, QOS_STATE, diagnostic_status, header,
+                                      spin_until_shutdown)
 
 LEVEL_BY_STATE = {"streaming": "OK", "finished": "OK", "connecting": "WARN",
                   "reconnecting": "ERROR", "stopped": "STALE"}
@@ -137,7 +138,7 @@ def main(args: list[str] | None = None) -> int:
     node = None
     try:
         node = CameraNode()
-        rclpy.spin(node)
+        spin_until_shutdown(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -28,7 +28,7 @@ from lad_ros.drivers.factory import make_hand_driver
 from lad_ros.embodiment import load_embodiment
 from lad_ros.hand_control import HandController, hand_report, trajectory_times_ns
 from lad_ros.nodes.ros_common import (QOS_COMMANDS, QOS_STATE, diagnostic_status, header,
-                                      joint_state, ns_from_stamp)
+                                      joint_state, ns_from_stamp, spin_until_shutdown)
 from lad_ros.safety import load_safety_config
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
@@ -44,6 +44,9 @@ class HandNode(LifecycleNode):
         self.declare_parameter("control_rate_hz", 100.0)
         self.declare_parameter("trajectory_stale_timeout_s", 0.0)  # 0 = follow to the end
         self.declare_parameter("diagnostics_period_s", 1.0)
+        # true: configure + activate at start (a cell without a lifecycle manager); the cell
+        # manager leaves it false and drives the transitions itself.
+        self.declare_parameter("autostart", False)
         self.driver = None
         self.controller: HandController | None = None
         self._active = False
@@ -232,12 +235,13 @@ class HandNode(LifecycleNode):
 def main(args=None) -> None:
     rclpy.init(args=args)
     node = HandNode()
+    if node.get_parameter("autostart").value:
+        if node.trigger_configure() != SUCCESS or node.trigger_activate() != SUCCESS:
+            node.get_logger().error("autostart: configure/activate failed; staying inactive")
     executor = MultiThreadedExecutor(num_threads=2)  # a reboot wait never stalls control
     executor.add_node(node)
     try:
-        executor.spin()
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
+        spin_until_shutdown(node, executor)
     finally:
         if node.driver is not None:
             node.driver.close()

@@ -62,3 +62,24 @@ def diagnostic_status(name: str, hardware_id: str, level: str, message: str,
                             hardware_id=hardware_id,
                             values=[KeyValue(key=str(k), value=str(v))
                                     for k, v in (values or {}).items()])
+
+
+def spin_until_shutdown(node, executor=None) -> None:
+    """Spin until Ctrl-C or an external shutdown, quietly.
+
+    A SIGINT can invalidate the context while the executor is building its wait set, which
+    surfaces as an RCLError instead of ExternalShutdownException; that is a normal shutdown.
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    try:
+        if executor is None:
+            rclpy.spin(node)
+        else:
+            executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if node.context.ok():
+            raise

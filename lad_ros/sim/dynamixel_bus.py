@@ -21,6 +21,7 @@ import argparse
 import os
 import random
 import select
+import signal
 import struct
 import threading
 import time
@@ -254,18 +255,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--motors", type=int, default=11, help="motor ids 1..N")
     parser.add_argument("--drop", type=float, default=0.0, help="packet drop probability")
     parser.add_argument("--corrupt", type=float, default=0.0, help="CRC corruption probability")
+    parser.add_argument("--link", default="",
+                        help="also expose the port as this symlink (a stable path for configs)")
     args = parser.parse_args(argv)
     simulator = DynamixelBusSimulator(range(1, args.motors + 1), drop_probability=args.drop,
                                       corrupt_probability=args.corrupt).start()
+    if args.link:
+        if os.path.islink(args.link):
+            os.unlink(args.link)
+        os.makedirs(os.path.dirname(os.path.abspath(args.link)), exist_ok=True)
+        os.symlink(simulator.port, args.link)
     print(f"Dynamixel bus simulator: {args.motors} motors on {simulator.port} "
           f"(use it as the port; Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored
+        signal.signal(sig, lambda *_: stop.set())
     try:
-        while True:
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        pass
+        stop.wait()
     finally:
         simulator.stop()
+        if args.link and os.path.islink(args.link):
+            os.unlink(args.link)
     return 0
 
 
