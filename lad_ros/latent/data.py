@@ -28,3 +28,12 @@ def split(setup: LatentSetup, source: str, progress: bool = False
     train = aligned(source, setup.train_samples, setup.train_seed, progress)
     heldout = aligned(source, setup.heldout_samples, setup.heldout_seed, progress)
     return train, heldout
+
+
+def provenance(source: str, setup: LatentSetup) -> dict:
+    """What produced the tuples (retargeter revision, scale factors), for the model JSON."""
+    if source != "retarget":
+        return {"source": source}
+    from lad_ros.retarget.dataset import generation_meta
+    meta = generation_meta(setup.train_seed, setup.train_samples)
+    return {"source": source, "retarget": meta}

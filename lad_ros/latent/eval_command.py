@@ -23,12 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="held-out seed (default: as recorded)")
 
 
-def evaluate(model: LatentActionModel, source: str | None = None, n: int | None = None,
-             seed: int | None = None) -> dict:
+def heldout(model: LatentActionModel, source: str | None = None, n: int | None = None,
+            seed: int | None = None) -> dict:
+    """The held-out tuples regenerated as recorded in the model (or as overridden)."""
     recorded = model.meta["metrics"]
-    heldout = aligned(source or recorded["heldout_source"], n or recorded["heldout_samples"],
-                      recorded["heldout_seed"] if seed is None else seed)
-    return metrics.reconstruction_matrix(model, heldout)
+    return aligned(source or recorded["heldout_source"], n or recorded["heldout_samples"],
+                   recorded["heldout_seed"] if seed is None else seed)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"lad latent-eval: {error}", file=sys.stderr)
         return 2
-    matrix = evaluate(model, args.data, args.n, args.seed)
+    matrix = metrics.reconstruction_matrix(model, heldout(model, args.data, args.n, args.seed))
     recorded = metrics.from_json(model.meta["metrics"]["reconstruction"])
     print(f"## {model.setup}: held-out SR/CR (eq. 7), rows encode, columns decode\n")
     print(metrics.markdown_table(matrix, units(model.embodiments)))

@@ -9,6 +9,7 @@ import torch
 
 from lad_ros.latent import metrics, store
 from lad_ros.latent.api import LatentActionModel
+from lad_ros.latent.data import provenance
 from lad_ros.latent.setup_config import LatentSetup
 from lad_ros.latent.training import TrainResult, train
 
@@ -45,6 +46,7 @@ def save(run_: Run, model_dir, data_source: str, data_seconds: float, seed: int)
         "hyperparameters": setup.to_json(),
         "training": {"seconds": run_.result.seconds, "steps": len(run_.result.history["step"]),
                      "seed": seed, "data_source": data_source,
+                     "data": provenance(data_source, setup),
                      "data_generation_seconds": round(data_seconds, 1),
                      "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                      "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},

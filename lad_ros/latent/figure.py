@@ -11,6 +11,7 @@ import numpy as np
 
 from lad_ros.embodiment import load_embodiment
 from lad_ros.latent.api import LatentActionModel
+from lad_ros.latent.plots import save_figure
 
 GRIPPER = "franka_gripper"
 
@@ -32,7 +33,20 @@ def mean_flexion(embodiment: str, joint_angles: np.ndarray) -> np.ndarray:
     return np.asarray(joint_angles)[:, flexion_joints(embodiment)].mean(axis=1)
 
 
-def render(model: LatentActionModel, out: str | Path, columns: int = 5, dpi: int = 70) -> Path:
+def binned_flexion(embodiment: str, data: dict[str, np.ndarray], bins: int = 10,
+                   min_count: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """(median W, mean flexion) of aligned data per gripper-width bin with enough samples."""
+    width = data[GRIPPER][:, 0]
+    flexion = mean_flexion(embodiment, data[embodiment])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = [(np.median(width[m]), flexion[m].mean())
+            for m in ((width >= lo) & (width <= hi) for lo, hi in zip(edges, edges[1:]))
+            if m.sum() >= min_count]
+    return np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+
+
+def render(model: LatentActionModel, out: str | Path, columns: int = 5, dpi: int = 70,
+           data: dict[str, np.ndarray] | None = None) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -59,19 +73,17 @@ def render(model: LatentActionModel, out: str | Path, columns: int = 5, dpi: int
     fine = np.linspace(0.0, 1.0, 41)
     for hand, actions in gripper_sweep(model, fine).items():
         if hand != "human":
-            curve.plot(fine, mean_flexion(hand, actions), label=hand)
+            line, = curve.plot(fine, mean_flexion(hand, actions), label=f"{hand} decoded")
+            if data is not None:
+                curve.plot(*binned_flexion(hand, data), "o", color=line.get_color(),
+                           label=f"{hand} held-out data, mean per W bin")
     curve.set_xlabel("gripper width W (0 closed, 1 open)")
     curve.set_ylabel("decoded mean finger flexion (rad)")
     curve.legend(fontsize=8)
-    curve.set_title("closing the gripper closes the hand", fontsize=9)
+    curve.set_title("finger flexion vs gripper width", fontsize=9)
     figure.suptitle(f"{model.setup}: gripper sweep through q_gripper, decoded by p_hand",
                     fontsize=10)
-    figure.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=dpi)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out, dpi)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,12 +91,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="PNG (default: out/latent/<setup>_gripper_sweep.png)")
     parser.add_argument("--columns", type=int, default=5, help="sweep values drawn")
     parser.add_argument("--dpi", type=int, default=70)
+    parser.add_argument("--no-data", action="store_true",
+                        help="do not overlay the held-out data's mean flexion per width")
 
 
 def run(args: argparse.Namespace) -> int:
     model = LatentActionModel.load(args.model_dir)
     out = args.out or f"out/latent/{model.setup}_gripper_sweep.png"
-    path = render(model, out, args.columns, args.dpi)
+    data = None
+    if not args.no_data:
+        from lad_ros.latent.eval_command import heldout
+        data = heldout(model)
+    path = render(model, out, args.columns, args.dpi, data)
     for hand, actions in gripper_sweep(model, np.linspace(0, 1, 6)).items():
         if hand != "human":
             values = " ".join(f"{v:.3f}" for v in mean_flexion(hand, actions))

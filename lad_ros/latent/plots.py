@@ -31,9 +31,15 @@ def loss_curves(history: dict, title: str, out: str | Path) -> Path:
     right.set_title("stage B: decoders")
     right.legend(fontsize=8)
     figure.suptitle(title, fontsize=10)
+    return save_figure(figure, out, dpi=80)
+
+
+def save_figure(figure, out: str | Path, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=80)
+    figure.savefig(out, dpi=dpi)
     plt.close(figure)
     return out

@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
                            out / f"{setup.setup}_{tag}_loss.png")
         print(f"{label}: trained in {runs[label].train_seconds:.1f} s "
               f"({runs[label].result.seconds}); loss curves: {plot}", flush=True)
+        if label == "full" and not args.no_save:  # the shipped model lands before ablations
+            model_dir = resolve(args.model_dir or f"models/latent/{setup.setup}")
+            experiment.save(runs[label], model_dir, args.data, data_seconds, args.seed)
+            print(f"saved {model_dir}", flush=True)
     full = runs["full"]
     print(f"\n## {setup.setup}: held-out SR/CR (eq. 7), {setup.heldout_samples} tuples\n")
     print(metrics.markdown_table(full.matrix, units(full.model.embodiments)))
@@ -79,9 +83,5 @@ def run(args: argparse.Namespace) -> int:
         table = experiment.ablation_table(runs)
         print(f"\n## {setup.setup}: ablations (Table 1 rows)\n\n{table}")
         (out / f"{setup.setup}_ablation.md").write_text(table + "\n")
-    if not args.no_save:
-        model_dir = resolve(args.model_dir or f"models/latent/{setup.setup}")
-        experiment.save(full, model_dir, args.data, data_seconds, args.seed)
-        print(f"\nsaved {model_dir}")
     print(metrics.summary_line(setup.setup, full.matrix) + f" train_s={full.train_seconds:.1f}")
     return 0
