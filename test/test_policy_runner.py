@@ -150,3 +150,21 @@ def test_bad_inputs_are_refused(model_dir):
         runner.push_image("left", 0, _image(0))
     with pytest.raises(ValueError, match="7 finite"):
         runner.push_arm_pose(0, np.array([0, 0, np.nan, 0, 0, 0, 1.0]))
+
+
+def test_bfloat16_inference_stays_close_to_float32(model_dir, tmp_path):
+    import json
+    import shutil
+    bf16_dir = shutil.copytree(model_dir, tmp_path / "bf16")
+    info = json.loads((bf16_dir / "config.json").read_text())
+    info["policy"]["precision"] = "bfloat16"
+    (bf16_dir / "config.json").write_text(json.dumps(info))
+    chunks = []
+    for directory in (model_dir, bf16_dir):
+        runner = PolicyRunner(str(directory), "cpu", "faive", seed=0)
+        runner.push_image("external", 0, _image(70))
+        runner.push_arm_pose(0, POSE)
+        chunks.append(runner.predict())
+    assert chunks[1].latent.dtype == np.float32
+    difference = np.abs(chunks[0].latent - chunks[1].latent).max()
+    assert difference < 0.1

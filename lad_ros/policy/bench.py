@@ -28,6 +28,8 @@ def configure(parser) -> None:
     parser.add_argument("--iterations", type=int, default=20, help="chunks per case")
     parser.add_argument("--threads", type=int, help="torch threads (default: the config's)")
     parser.add_argument("--quick", action="store_true", help="only the two 10-step cases")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"),
+                        help="inference precision (default: the config's)")
 
 
 def _random_model_dir(config, latent_dim: int, directory: str) -> str:
@@ -73,7 +75,7 @@ def measure(label: str, config, latent_dim: int, iterations: int) -> dict:
             for key in timings:
                 timings[key].append(chunk.timings_ms[key])
     cameras = sum(runner.camera_present)
-    return {"label": label, "steps": runner.inference_steps, "horizon": config.horizon,
+    return {"label": label, "steps": runner.inference_steps, "precision": config.precision, "horizon": config.horizon,
             "action": f"{latent_dim}+{config.arm_dim}", "cameras": cameras,
             **{f"{k}_p50": float(np.percentile(v, 50)) for k, v in timings.items()},
             **{f"{k}_p90": float(np.percentile(v, 90)) for k, v in timings.items()}}
@@ -91,10 +93,12 @@ def run(args) -> int:
         config = load_policy_config(share_dir() / "config" / "policy" / file)
         config = dataclasses.replace(
             config, diffusion=dataclasses.replace(config.diffusion, inference_steps=steps),
-            threads=args.threads or config.threads)
+            threads=args.threads or config.threads,
+            precision=args.precision or config.precision)
         rows.append(measure(label, config, latent_dim, args.iterations))
     load = os.getloadavg()[0]
     print(f"\nCPU, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{rows[0]['precision']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
           f"{args.iterations} chunks per row, load average {load:.2f} at the end "
           f"(shared machine: expect noise)\n")
     print("| denoiser | horizon | action dims | cameras | DDIM steps | encode p50 / p90 ms "

@@ -15,6 +15,7 @@ ARM_ACTIONS = {"delta": 6, "relative": 9}  # 6-D deltas; translation + 6-D rotat
 DENOISERS = ("transformer", "unet")
 OPTIMIZERS = ("adamw", "adam")
 NORMALIZATIONS = ("per_dataset", "shared")
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class PolicyConfig:
     train: TrainSpec = field(default_factory=TrainSpec)
     threads: int = 2                     # torch intra-op threads at inference
     warmup_iterations: int = 2
+    precision: str = "float32"           # inference; bfloat16 pays off on CPUs with AVX512-BF16
 
     @property
     def arm_dim(self) -> int:
@@ -194,7 +196,7 @@ def _train(f: Fields, d: TrainSpec) -> TrainSpec:
 TOP_LEVEL = {"name", "horizon", "fps", "arm_action", "cameras", "image_size", "crop_size",
              "n_obs_steps", "arm_pose_obs", "denoiser", "latent_model_dir", "normalization",
              "datasets", "encoder", "transformer", "unet", "diffusion", "train", "threads",
-             "warmup_iterations"}
+             "warmup_iterations", "precision"}
 
 
 def policy_config_from_dict(data: dict, file: str, path: str = "") -> PolicyConfig:
@@ -235,7 +237,8 @@ def policy_config_from_dict(data: dict, file: str, path: str = "") -> PolicyConf
         unet=_section(f, "unet", UnetSpec, _unet),
         diffusion=_section(f, "diffusion", DiffusionSpec, _diffusion),
         train=_section(f, "train", TrainSpec, _train),
-        threads=_positive(f, "threads", 2), warmup_iterations=f.opt("warmup_iterations", int, 2))
+        threads=_positive(f, "threads", 2), warmup_iterations=f.opt("warmup_iterations", int, 2),
+        precision=f.choice("precision", PRECISIONS, "float32"))
     if config.denoiser == "unet" and config.horizon % 4:
         raise f.error("horizon", "a multiple of 4 for the U-Net (it halves the sequence twice)",
                       config.horizon)

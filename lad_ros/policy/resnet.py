@@ -65,6 +65,6 @@ class ResNet18(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """images: [N, 3, H, W] in [0, 255] (any dtype) -> [N, out_dim]."""
-        x = (images.float() - self.pixel_mean) * self.pixel_scale
+        x = (images.to(self.pixel_mean.dtype) - self.pixel_mean) * self.pixel_scale
         x = self.stages(self.stem(x))
         return self.project(x.mean(dim=(2, 3)))

@@ -93,6 +93,8 @@ class PolicyRunner:
         loaded = load_policy(model_dir, self.device)
         self.model, self.config, self.normalizer = loaded.model, loaded.config, loaded.normalizer
         self.embodiments = loaded.embodiments
+        self.dtype = torch.bfloat16 if self.config.precision == "bfloat16" else torch.float32
+        self.model.to(self.dtype)
         if self.device.type == "cpu":
             torch.set_num_threads(self.config.threads)  # process-wide; the node owns the process
         self.dt = 1.0 / self.config.fps
@@ -192,7 +194,7 @@ class PolicyRunner:
             for index, (spec, present) in enumerate(zip(self.config.cameras,
                                                         self.camera_present)):
                 features.append(self._camera_features(spec.name, index, cameras[spec.name])
-                                if present else torch.zeros(n_obs, feature_dim,
+                                if present else torch.zeros(n_obs, feature_dim, dtype=self.dtype,
                                                             device=self.device))
             self._prune_features(cameras)
             poses = np.stack([pose for _, pose in arm])
@@ -200,12 +202,12 @@ class PolicyRunner:
                 arm_pose_history(poses))
             cond = self.model.condition(
                 torch.stack(features, dim=1)[None],
-                torch.tensor([self.camera_present], dtype=torch.float32, device=self.device),
-                torch.from_numpy(arm_obs)[None].to(self.device))
+                torch.tensor([self.camera_present], dtype=self.dtype, device=self.device),
+                torch.from_numpy(arm_obs)[None].to(self.device, self.dtype))
             encoded = time.perf_counter()
             shape = (1, self.config.horizon, self.model.action_dim)
-            sample = sample_actions(self.model, self.scheduler, cond, shape,
-                                    self.inference_steps, self.generator)[0].cpu().numpy()
+            sample = sample_actions(self._denoise, self.scheduler, cond, shape,
+                                    self.inference_steps, self.generator)[0].float().cpu().numpy()
             done = time.perf_counter()
             latent_dim = self.model.latent_dim
             return Chunk(
@@ -215,6 +217,11 @@ class PolicyRunner:
                 embodiment=self.embodiment,
                 timings_ms={"encode": (encoded - start) * 1e3, "denoise": (done - encoded) * 1e3,
                             "total": (done - start) * 1e3})
+
+    def _denoise(self, sample: torch.Tensor, timestep: torch.Tensor,
+                 cond: torch.Tensor) -> torch.Tensor:
+        """The network in its precision; the sampler's arithmetic stays in float32."""
+        return self.model(sample.to(self.dtype), timestep, cond).float()
 
     def warm_up(self, iterations: int) -> None:
         """Run the network on blank observations (first calls allocate and pick kernels)."""
@@ -228,9 +235,10 @@ class PolicyRunner:
                 features = torch.stack([self.model.encode_camera(
                     i, crop_images(blank, self.config.crop_size))
                     for i in range(len(self.config.cameras))], dim=1)[None]
-                mask = torch.ones(1, len(self.config.cameras), device=self.device)
+                mask = torch.ones(1, len(self.config.cameras), dtype=self.dtype,
+                                  device=self.device)
                 cond = self.model.condition(features, mask, torch.zeros(
-                    1, self.config.n_obs_steps, 9, device=self.device))
-                sample_actions(self.model, self.scheduler, cond,
+                    1, self.config.n_obs_steps, 9, dtype=self.dtype, device=self.device))
+                sample_actions(self._denoise, self.scheduler, cond,
                                (1, self.config.horizon, self.model.action_dim),
                                self.inference_steps, self.generator)
