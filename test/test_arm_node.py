@@ -265,12 +265,18 @@ def test_stale_trajectory_makes_the_arm_hold(arm):
     harness.call("home")
     harness.spin(0.8)
     harness.call("estop")            # an e-stop also stops a joint motion
-    assert harness.spin(5.0, lambda: harness.report("last_home") == "interrupted")
-    # franky-sim's joint PD lags the command, so the arm settles a moment after the stop.
-    assert harness.spin(10.0, lambda: np.max(np.abs(harness.joint_states[-1].velocity)) < 0.005)
-    stopped = joints()
-    harness.spin(0.5)
-    assert np.max(np.abs(joints() - stopped)) < 0.005
+    assert harness.spin(5.0, lambda: harness.report("last_home") == "interrupted"), \
+        (harness.report("last_home"), harness.reports[-1].message)
+    # franky-sim's joint PD lags the command, so the arm settles a moment after the stop;
+    # it must come to rest, short of home.
+    deadline, previous = time.monotonic() + 10.0, joints()
+    while time.monotonic() < deadline:
+        harness.spin(0.5)
+        stopped = joints()
+        if np.max(np.abs(stopped - previous)) < 0.002:
+            break
+        previous = stopped
+    assert np.max(np.abs(stopped - previous)) < 0.002, "the arm did not stop after the e-stop"
     assert np.max(np.abs(stopped - home)) > 0.05
     harness.call("reset")
     harness.call("home")
