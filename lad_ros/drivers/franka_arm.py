@@ -103,7 +103,6 @@ class FrankaArm:
         self._robot_time_changed_ns = 0
         self.loop_overruns = 0
         self.stop_failures = 0
-        self._last_stop_failure = ""
 
     # ---- public API: thread-safe, returns at once ------------------------------------------
     def start(self, tool: tuple[str, ToolSpec] | None = None) -> None:
@@ -212,16 +211,15 @@ class FrankaArm:
             self._homing_since, self._last_home = None, "interrupted"
 
     def _stop_and_wait(self, robot) -> None:
-        """Bring the running Cartesian motion to a smooth stop and wait for it (worker thread
-        only): needed before set_ee/set_load and before a joint motion."""
+        """Bring the running motion to a smooth stop and wait for it (worker thread only):
+        needed before set_ee/set_load and before a joint motion."""
         self._stop_motion(robot)
         try:
             robot.join_motion(timeout=5.0)
-        except Exception as error:  # noqa: BLE001
+        except Exception:  # noqa: BLE001
             # The stop's planner can fail on a nearly still arm (ruckig -111 seen with
             # franky-sim). The motion has ended either way, which is all we need here.
             self.stop_failures += 1
-            self._last_stop_failure = f"{type(error).__name__}: {error}"
             robot.recover_from_errors()
 
     # ---- worker thread ----------------------------------------------------------------------
