@@ -79,7 +79,7 @@ def render(model: LatentActionModel, out: str | Path, columns: int = 5, dpi: int
                            label=f"{hand} held-out data, mean per W bin")
     curve.set_xlabel("gripper width W (0 closed, 1 open)")
     curve.set_ylabel("decoded mean finger flexion (rad)")
-    curve.legend(fontsize=8)
+    curve.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     curve.set_title("finger flexion vs gripper width", fontsize=9)
     figure.suptitle(f"{model.setup}: gripper sweep through q_gripper, decoded by p_hand",
                     fontsize=10)

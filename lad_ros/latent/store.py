@@ -75,6 +75,7 @@ def save(model_dir: str | os.PathLike, net: LatentActionNet,
     weights = model_dir / WEIGHTS_FILE
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     save_file(state, str(weights), metadata={"format": FORMAT})
+    weights.chmod(0o644)  # readable by the robot user after an install, like model.json
     document = {
         "format": FORMAT,
         "setup": meta["setup"],
