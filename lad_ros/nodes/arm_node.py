@@ -56,11 +56,11 @@ class ArmNode(Node):
                                 realtime=self.declare_parameter("realtime", "").value or None,
                                 clock_ns=lambda: self.get_clock().now().nanoseconds)
         self._published_stamp = None
-        self._rejected_paths = 0
+        self._rejected_messages = 0
 
         self.joint_pub = self.create_publisher(JointState, "/lad/arm/joint_states", QOS_STATE)
         self.pose_pub = self.create_publisher(PoseStamped, "/lad/arm/ee_pose", QOS_STATE)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", QOS_STATE)
         self.create_subscription(Path, "/lad/arm/trajectory", self._on_trajectory, QOS_COMMANDS)
         self.create_subscription(PoseStamped, "/lad/arm/target_pose", self._on_target,
                                  QOS_COMMANDS)
@@ -88,14 +88,14 @@ class ArmNode(Node):
                                        [_xyz(p.pose.position) for p in msg.poses],
                                        [_quat(p.pose.orientation) for p in msg.poses])
         except ValueError as error:
-            self._rejected_paths += 1
+            self._rejected_messages += 1
             self.get_logger().warning(f"trajectory rejected: {error}", throttle_duration_sec=2.0)
             return
         self.driver.set_trajectory(points)
 
     def _on_target(self, msg: PoseStamped) -> None:
         if not self._frame_ok(msg.header.frame_id):
-            self._rejected_paths += 1
+            self._rejected_messages += 1
             return
         self.driver.set_target(_xyz(msg.pose.position), _quat(msg.pose.orientation))
 
@@ -162,7 +162,7 @@ class ArmNode(Node):
         values = {"connected": status.connected, "source": status.source,
                   "follow_state": status.follow_state, "tool": status.tool,
                   "last_recover": status.last_recover, "homing": status.homing,
-                  "last_home": status.last_home, "rejected_messages": self._rejected_paths,
+                  "last_home": status.last_home, "rejected_messages": self._rejected_messages,
                   "state_age_s": (f"{(now_ns - state.stamp_ns) / 1e9:.3f}"
                                   if state is not None else "inf"),
                   **status.counters}
