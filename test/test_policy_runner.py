@@ -155,16 +155,27 @@ def test_bad_inputs_are_refused(model_dir):
 def test_bfloat16_inference_stays_close_to_float32(model_dir, tmp_path):
     import json
     import shutil
-    bf16_dir = shutil.copytree(model_dir, tmp_path / "bf16")
-    info = json.loads((bf16_dir / "config.json").read_text())
-    info["policy"]["precision"] = "bfloat16"
-    (bf16_dir / "config.json").write_text(json.dumps(info))
+    directories = []
+    for precision in ("float32", "bfloat16"):
+        directory = shutil.copytree(model_dir, tmp_path / precision)
+        info = json.loads((directory / "config.json").read_text())
+        info["policy"]["precision"] = precision
+        (directory / "config.json").write_text(json.dumps(info))
+        directories.append(directory)
     chunks = []
-    for directory in (model_dir, bf16_dir):
+    for directory in directories:
         runner = PolicyRunner(str(directory), "cpu", "faive", seed=0)
         runner.push_image("external", 0, _image(70))
         runner.push_arm_pose(0, POSE)
         chunks.append(runner.predict())
-    assert chunks[1].latent.dtype == np.float32
+    assert runner.dtype == torch.bfloat16 and chunks[1].latent.dtype == np.float32
     difference = np.abs(chunks[0].latent - chunks[1].latent).max()
     assert difference < 0.1
+
+
+def test_bench_measures_a_tiny_policy():
+    from lad_ros.policy.bench import measure
+    config = policy_config_from_dict(tiny_policy(), "p.yaml")
+    row = measure("transformer", config, latent_dim=4, iterations=2)
+    assert row["horizon"] == 8 and row["action"] == "4+6" and row["cameras"] == 1
+    assert 0 < row["encode_p50"] <= row["total_p50"] and row["cpu_p50"] > 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import time
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def configure(parser) -> None:
     parser.add_argument("--iterations", type=int, default=20, help="chunks per case")
     parser.add_argument("--threads", type=int, help="torch threads (default: the config's)")
     parser.add_argument("--quick", action="store_true", help="only the two 10-step cases")
-    parser.add_argument("--precision", choices=("float32", "bfloat16"),
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
                         help="inference precision (default: the config's)")
 
 
@@ -62,7 +63,7 @@ def measure(label: str, config, latent_dim: int, iterations: int) -> dict:
     height, width = config.image_size
     step_ns = int(1e9 / config.fps)
     pose = np.array([0.4, 0.0, 0.3, 1.0, 0.0, 0.0, 0.0], np.float32)
-    timings = {"encode": [], "denoise": [], "total": []}
+    timings = {"encode": [], "denoise": [], "total": [], "cpu": []}
     for i in range(iterations + 1):
         stamp = 1_000_000_000 + i * step_ns
         for camera, present in zip(config.cameras, runner.camera_present):
@@ -70,12 +71,16 @@ def measure(label: str, config, latent_dim: int, iterations: int) -> dict:
                 runner.push_image(camera.name, stamp,
                                   rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
         runner.push_arm_pose(stamp, pose)
+        cpu_start = time.process_time()
         chunk = runner.predict()
+        cpu_ms = (time.process_time() - cpu_start) * 1e3
         if i:  # the first chunk encodes both history frames; steady state encodes one
-            for key in timings:
+            for key in ("encode", "denoise", "total"):
                 timings[key].append(chunk.timings_ms[key])
+            timings["cpu"].append(cpu_ms)
     cameras = sum(runner.camera_present)
-    return {"label": label, "steps": runner.inference_steps, "precision": config.precision, "horizon": config.horizon,
+    return {"label": label, "steps": runner.inference_steps,
+            "precision": str(runner.dtype).replace("torch.", ""), "horizon": config.horizon,
             "action": f"{latent_dim}+{config.arm_dim}", "cameras": cameras,
             **{f"{k}_p50": float(np.percentile(v, 50)) for k, v in timings.items()},
             **{f"{k}_p90": float(np.percentile(v, 90)) for k, v in timings.items()}}
@@ -100,15 +105,16 @@ def run(args) -> int:
     print(f"\nCPU, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{rows[0]['precision']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
           f"{args.iterations} chunks per row, load average {load:.2f} at the end "
-          f"(shared machine: expect noise)\n")
+          f"(shared machine: expect noise). CPU ms = processor time of the chunk, summed over "
+          f"threads: with 1 thread, about the wall time an idle machine would show.\n")
     print("| denoiser | horizon | action dims | cameras | DDIM steps | encode p50 / p90 ms "
-          "| denoise p50 / p90 ms | chunk p50 / p90 ms |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| denoise p50 / p90 ms | chunk p50 / p90 ms | chunk CPU ms p50 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['label']} | {r['horizon']} | {r['action']} | {r['cameras']} | {r['steps']} "
               f"| {r['encode_p50']:.1f} / {r['encode_p90']:.1f} "
               f"| {r['denoise_p50']:.1f} / {r['denoise_p90']:.1f} "
-              f"| {r['total_p50']:.1f} / {r['total_p90']:.1f} |")
+              f"| {r['total_p50']:.1f} / {r['total_p90']:.1f} | {r['cpu_p50']:.1f} |")
     ten = {r["label"]: r["total_p50"] for r in rows if r["steps"] == 10}
     print(f"policy transformer_p50_ms={ten['transformer']:.1f} unet_p50_ms={ten['unet']:.1f}")
     return 0

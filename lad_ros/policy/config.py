@@ -15,7 +15,7 @@ ARM_ACTIONS = {"delta": 6, "relative": 9}  # 6-D deltas; translation + 6-D rotat
 DENOISERS = ("transformer", "unet")
 OPTIMIZERS = ("adamw", "adam")
 NORMALIZATIONS = ("per_dataset", "shared")
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class PolicyConfig:
     train: TrainSpec = field(default_factory=TrainSpec)
     threads: int = 2                     # torch intra-op threads at inference
     warmup_iterations: int = 2
-    precision: str = "float32"           # inference; bfloat16 pays off on CPUs with AVX512-BF16
+    precision: str = "auto"              # inference; auto = bfloat16 on CPUs with native bf16
 
     @property
     def arm_dim(self) -> int:
@@ -238,7 +238,7 @@ def policy_config_from_dict(data: dict, file: str, path: str = "") -> PolicyConf
         diffusion=_section(f, "diffusion", DiffusionSpec, _diffusion),
         train=_section(f, "train", TrainSpec, _train),
         threads=_positive(f, "threads", 2), warmup_iterations=f.opt("warmup_iterations", int, 2),
-        precision=f.choice("precision", PRECISIONS, "float32"))
+        precision=f.choice("precision", PRECISIONS, "auto"))
     if config.denoiser == "unet" and config.horizon % 4:
         raise f.error("horizon", "a multiple of 4 for the U-Net (it halves the sequence twice)",
                       config.horizon)
