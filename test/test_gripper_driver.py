@@ -80,3 +80,24 @@ def test_targets_arriving_during_a_motion_are_executed_after_it(franky_sim):  # 
         assert wait_for(lambda: abs(width(driver) - 0.75) < 0.02, 15.0), width(driver)
     finally:
         driver.close()
+
+
+@pytest.mark.integration
+def test_lost_gripper_is_a_fault_and_reboot_reconnects(franky_sim):  # noqa: F811
+    driver = FrankaGripperDriver(load_embodiment("franka_gripper"), franky_sim.hostname)
+    driver.connect()
+    try:
+        driver.enable()
+        assert wait_for(lambda: driver.latest_state() is not None, 5.0)
+        franky_sim.kill()
+        assert wait_for(lambda: driver.health().faults, 15.0)
+        assert not driver.health().connected
+        franky_sim.start()
+        driver.reboot()
+        driver.enable()
+        before = driver.latest_state().stamp_ns
+        assert wait_for(lambda: driver.latest_state().stamp_ns > before, 5.0)
+        driver.command([1.0])
+        assert wait_for(lambda: width(driver) > 0.95, 15.0), width(driver)
+    finally:
+        driver.close()

@@ -110,11 +110,13 @@ class FrankaGripperDriver:
     # ---- worker -------------------------------------------------------------------------------
     def _run(self) -> None:
         period_s = 1.0 / self.settings.width_poll_hz
-        in_flight = None
+        in_flight, current = None, None
         commanded: float | None = None
         while not self._stop.is_set():
             started = time.monotonic()
             gripper = self._gripper
+            if gripper is not current:   # reconnected: a motion of the old connection is gone
+                in_flight, commanded, current = None, None, gripper
             if gripper is not None and not self._faults:
                 self._read_width(gripper)
                 try:
