@@ -76,3 +76,15 @@ def test_gripper_sweep_follows_the_data_below():
     assert len(centres) >= 6
     assert np.corrcoef(decoded, expected)[0, 1] > 0.9, (decoded, expected)
     assert np.mean(np.abs(decoded - np.array(expected))) < 0.2, (decoded, expected)
+
+
+def test_latent_eval_command_ends_with_the_worst_pair_summary(capsys):
+    from lad_ros.cli import main
+    assert main(["latent-eval", "models/latent/mimic_gripper"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    recorded = _model("mimic_gripper").meta["metrics"]["worst"]
+    fields = dict(item.split("=", 1) for item in last.split()[1:])
+    assert last.startswith("latent setup=mimic_gripper ")
+    assert float(fields["sr"]) == pytest.approx(recorded["sr"], rel=0.1)
+    assert float(fields["cr"]) == pytest.approx(recorded["cr"], rel=0.1)
+    assert fields["cr_pair"] == "->".join(recorded["cr_pair"])
