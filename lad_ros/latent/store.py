@@ -170,6 +170,8 @@ def load(model_dir: str | os.PathLike) -> StoredModel:
     if top.req("format", str) != FORMAT:
         raise top.error("format", repr(FORMAT), top.data["format"])
     setup = top.req("setup", str)
+    if not setup or not all(c.isalnum() or c == "_" for c in setup):
+        raise top.error("setup", "a setup name of letters, digits and '_'", setup)
     latent_dim = top.req("latent_dim", int)
     if latent_dim < 1:
         raise top.error("latent_dim", "an integer >= 1", latent_dim)
@@ -201,10 +203,4 @@ def load(model_dir: str | os.PathLike) -> StoredModel:
     net.eval()
     for key in ("hyperparameters", "training", "metrics"):
         top.sub(key)
-    _check_setup_name(top, setup)
     return StoredModel(net, normalizers, top.data)
-
-
-def _check_setup_name(top: Fields, setup: str) -> None:
-    if not setup or not all(c.isalnum() or c == "_" for c in setup):
-        raise top.error("setup", "a setup name of letters, digits and '_'", setup)
