@@ -179,3 +179,13 @@ def test_bench_measures_a_tiny_policy():
     row = measure("transformer", config, latent_dim=4, iterations=2)
     assert row["horizon"] == 8 and row["action"] == "4+6" and row["cameras"] == 1
     assert 0 < row["encode_p50"] <= row["total_p50"] and row["cpu_p50"] > 0
+
+
+def test_a_stream_that_stopped_is_not_used(model_dir):
+    runner = PolicyRunner(model_dir, "cpu", "faive", seed=0)
+    runner.push_arm_pose(0, POSE)
+    runner.push_image("external", 0, _image(1))
+    runner.predict()
+    runner.push_image("external", 10 * STEP_NS, _image(2))  # the arm stopped publishing
+    with pytest.raises(NotReady, match="arm pose is stale"):
+        runner.predict()

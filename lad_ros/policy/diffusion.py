@@ -28,9 +28,10 @@ def inference_scheduler(spec: DiffusionSpec) -> DDIMScheduler:
 def diffusion_loss(model, scheduler: DDPMScheduler, actions: torch.Tensor, cond: torch.Tensor,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """Epsilon-prediction MSE for normalized action chunks [B, H, A]."""
-    noise = torch.randn(actions.shape, generator=generator, device=actions.device)
+    # drawn on the CPU (where the training generator lives), then moved: same code on CUDA
+    noise = torch.randn(actions.shape, generator=generator).to(actions.device)
     steps = torch.randint(0, scheduler.config.num_train_timesteps, (actions.shape[0],),
-                          generator=generator, device=actions.device)
+                          generator=generator).to(actions.device)
     noisy = scheduler.add_noise(actions, noise, steps)
     return torch.nn.functional.mse_loss(model(noisy, steps, cond), noise)
 

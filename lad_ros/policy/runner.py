@@ -28,6 +28,7 @@ from lad_ros.policy.diffusion import inference_scheduler, sample_actions
 from lad_ros.policy.model import crop_images
 
 HISTORY_LENGTH = 64  # samples kept per stream; far more than any observation grid needs
+STALE_AFTER_STEPS = 2.0  # a stream whose newest sample is older than t0 - 2 dt has stopped
 
 
 class NotReady(RuntimeError):
@@ -177,13 +178,21 @@ class PolicyRunner:
             cameras = {}
             for spec, present in zip(self.config.cameras, self.camera_present):
                 if present:
-                    cameras[spec.name] = self._images[spec.name].aligned(grid)
-                    if cameras[spec.name] is None:
-                        raise NotReady(f"no image from camera '{spec.name}' at or before t0")
-            arm = self._arm.aligned(grid)  # the chunk-start pose is needed in any case
-            if arm is None:
-                raise NotReady("no arm pose at or before t0")
+                    cameras[spec.name] = self._fresh(self._images[spec.name], grid,
+                                                     f"camera '{spec.name}'")
+            arm = self._fresh(self._arm, grid, "arm pose")  # the chunk-start pose is needed
         return t0, cameras, arm
+
+    def _fresh(self, stream: _Stream, grid: list[int], what: str) -> list:
+        """Aligned samples of a stream, refusing one that stopped before t0 (a stale pose
+        would silently shift every arm target)."""
+        samples = stream.aligned(grid)
+        if samples is None:
+            raise NotReady(f"no {what} at or before t0")
+        age_s = (grid[-1] - samples[-1][0]) / 1e9
+        if age_s > STALE_AFTER_STEPS * self.dt:
+            raise NotReady(f"{what} is stale: newest sample {age_s:.3f} s before t0")
+        return samples
 
     def _camera_features(self, camera: str, index: int, samples) -> torch.Tensor:
         """[T, F] features, encoding only frames not seen by an earlier predict()."""

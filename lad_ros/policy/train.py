@@ -29,6 +29,7 @@ from lad_ros.policy.normalizer import Normalizer
 from lad_ros.policy.projector import ActionProjector, load_projector
 
 RAW_WEIGHTS, TRAIN_STATE = "train_weights.safetensors", "train_state.pt"
+RESUME_MAY_CHANGE = ("train", "datasets", "threads", "warmup_iterations", "precision")
 
 
 @dataclass
@@ -62,12 +63,14 @@ def load_training_data(config: PolicyConfig, config_file: str,
 def observation_condition(model: LatentDiffusionPolicy, batch: Batch,
                           generator: torch.Generator | None) -> torch.Tensor:
     """Crop (randomly when a generator is given) and encode a batch's observations."""
+    device = next(model.parameters()).device
     images = []
     for camera_images in batch.images:
         b, t = camera_images.shape[:2]
         cropped = crop_images(camera_images.flatten(0, 1), model.config.crop_size, generator)
-        images.append(cropped.view(b, t, *cropped.shape[1:]))
-    return model.encode_observations(images, batch.camera_mask, batch.arm_pose_obs)
+        images.append(cropped.reshape(b, t, *cropped.shape[1:]).to(device))
+    return model.encode_observations(images, batch.camera_mask.to(device),
+                                     batch.arm_pose_obs.to(device))
 
 
 def _optimizer(config: PolicyConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -123,9 +126,11 @@ def train_policy(config: PolicyConfig, config_file: str, run_dir: str | os.PathL
     step, losses = 0, []
     if resume and (checkpoint / TRAIN_STATE).is_file():
         saved = load_policy(checkpoint)
-        if saved.config.to_dict() | {"train": None} != config.to_dict() | {"train": None}:
+        free = dict.fromkeys(RESUME_MAY_CHANGE)
+        if saved.config.to_dict() | free != config.to_dict() | free:
             raise ConfigError(config_file, "<config>", "the configuration the checkpoint in "
-                              f"{checkpoint} was trained with (only 'train' may change)")
+                              f"{checkpoint} was trained with (only {RESUME_MAY_CHANGE} may "
+                              "change)")
         load_weights(checkpoint / RAW_WEIGHTS, model)
         ema.model.load_state_dict(saved.model.state_dict())
         data.normalizer = saved.normalizer
