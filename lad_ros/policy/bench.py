@@ -26,7 +26,7 @@ CASES = (  # label, config file, latent dim, DDIM steps
 
 
 def configure(parser) -> None:
-    parser.add_argument("--iterations", type=int, default=20, help="chunks per case")
+    parser.add_argument("--iterations", type=int, default=10, help="chunks per case")
     parser.add_argument("--threads", type=int, help="torch threads (default: the config's)")
     parser.add_argument("--quick", action="store_true", help="only the two 10-step cases")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),

@@ -9,7 +9,8 @@ from lad_ros.policy.config import load_policy_config
 
 
 def configure(parser) -> None:
-    parser.add_argument("config", help="policy config YAML (e.g. config/policy/faive_transformer.yaml)")
+    parser.add_argument("config",
+                        help="policy config YAML (e.g. config/policy/faive_transformer.yaml)")
     parser.add_argument("--run-dir", help="output directory (default: out/policy/<name>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <run-dir>/checkpoint when it exists")

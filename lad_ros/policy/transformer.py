@@ -19,8 +19,8 @@ from torch import nn
 def sinusoidal_embedding(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """[...] float positions -> [..., dim] (sin half, cos half)."""
     half = dim // 2
-    frequencies = torch.exp(-math.log(10000.0) * torch.arange(half, device=positions.device,
-                                                              dtype=torch.float32) / max(half - 1, 1))
+    index = torch.arange(half, device=positions.device, dtype=torch.float32)
+    frequencies = torch.exp(-math.log(10000.0) * index / max(half - 1, 1))
     angles = positions.float()[..., None] * frequencies
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
