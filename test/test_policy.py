@@ -111,9 +111,12 @@ def test_transformer_causal_mask_hides_later_actions():
         assert not torch.allclose(net(sample, t, cond + 1)[:, 0], a[:, 0])
 
 
-def test_unet_shapes_and_film_conditioning():
+@pytest.mark.parametrize("full_resolution_skip", [True, False])
+def test_unet_shapes_and_film_conditioning(full_resolution_skip):
     torch.manual_seed(0)
-    net = UnetDenoiser(5, 12, 7, 2, down_dims=(16, 32, 64), groups=8, step_embed_dim=16).eval()
+    net = UnetDenoiser(5, 12, 7, 2, down_dims=(16, 32, 64), groups=8, step_embed_dim=16,
+                       full_resolution_skip=full_resolution_skip).eval()
+    assert len(net.up) == (3 if full_resolution_skip else 2)
     sample, cond = torch.randn(3, 12, 5), torch.randn(3, 2, 7)
     with torch.inference_mode():
         out = net(sample, torch.tensor([0, 50, 99]), cond)

@@ -54,6 +54,7 @@ class UnetSpec:
     kernel_size: int = 5
     groups: int = 8
     step_embed_dim: int = 128
+    full_resolution_skip: bool = True    # False: Chi et al.'s network exactly
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,12 @@ def _transformer(f: Fields, d: TransformerSpec) -> TransformerSpec:
 
 
 def _unet(f: Fields, d: UnetSpec) -> UnetSpec:
-    f.keys_known({"down_dims", "kernel_size", "groups", "step_embed_dim"})
+    f.keys_known({"down_dims", "kernel_size", "groups", "step_embed_dim",
+                  "full_resolution_skip"})
     spec = UnetSpec(f.vector("down_dims", None, int, d.down_dims),
                     _positive(f, "kernel_size", d.kernel_size), _positive(f, "groups", d.groups),
-                    _positive(f, "step_embed_dim", d.step_embed_dim))
+                    _positive(f, "step_embed_dim", d.step_embed_dim),
+                    f.opt("full_resolution_skip", bool, d.full_resolution_skip))
     if len(spec.down_dims) < 2 or any(c % spec.groups for c in spec.down_dims):
         raise f.error("down_dims", f"2 or more channel counts, each a multiple of groups "
                       f"({spec.groups})", list(spec.down_dims))

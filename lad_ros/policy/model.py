@@ -58,7 +58,7 @@ class LatentDiffusionPolicy(nn.Module):
         else:
             u = config.unet
             self.denoiser = UnetDenoiser(*arguments, u.down_dims, u.kernel_size, u.groups,
-                                         u.step_embed_dim)
+                                         u.step_embed_dim, u.full_resolution_skip)
 
     def encode_camera(self, camera: int, images: torch.Tensor) -> torch.Tensor:
         """[N, 3, h, w] cropped images of one camera -> [N, feature_dim]."""
