@@ -14,7 +14,8 @@ import torch
 import yaml
 
 from lad_ros.config import ConfigError
-from lad_ros.latent import api, metrics, store
+from lad_ros.embodiment import load_embodiment
+from lad_ros.latent import api, metrics
 from lad_ros.latent.api import LatentActionModel
 from lad_ros.latent.figure import gripper_sweep, mean_flexion
 from lad_ros.latent.losses import info_nce, pairwise_info_nce, reconstruction, temperature
@@ -225,7 +226,7 @@ def test_api_shapes_dtype_limits_and_input_errors(trained):
     far = np.full((3, model.latent_dim), 50.0, np.float32)     # far outside the data
     for name in model.embodiments:
         decoded = model.decode(name, far)
-        config = store.load_embodiment(name)
+        config = load_embodiment(name)
         assert np.all(decoded >= np.array(config.lower, np.float32))
         assert np.all(decoded <= np.array(config.upper, np.float32))
     with pytest.raises(ValueError, match=r"\[B, 16\]"):
