@@ -15,12 +15,14 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 import torch
 
+from lad_ros.policy import omp_wait_policy_problem
 from lad_ros.policy.arm_actions import target_poses
 from lad_ros.policy.batches import arm_pose_history
 from lad_ros.policy.checkpoint import load_policy
@@ -116,6 +118,9 @@ class PolicyRunner:
         self.model.to(self.dtype)
         if self.device.type == "cpu":
             torch.set_num_threads(self.config.threads)  # process-wide; the node owns the process
+            problem = omp_wait_policy_problem()
+            if problem and self.config.threads > 1:
+                warnings.warn(problem, RuntimeWarning, stacklevel=2)
         self.dt = 1.0 / self.config.fps
         self.scheduler = inference_scheduler(self.config.diffusion)
         self.inference_steps = self.config.diffusion.inference_steps
