@@ -11,7 +11,11 @@ from lad_ros.config import ConfigError
 from lad_ros.embodiment import load_embodiment
 from lad_ros.retarget.kinematics import FINGERS, load_kinematics, load_kinematics_file
 
-REFERENCE = Path("/work/shared/reference/hands")
+# The public reference models live in the steering repo's shared/, beside this checkout in CI.
+_REPO = Path(__file__).resolve().parent.parent
+REFERENCE = next((p for p in (_REPO.parent / "shared" / "reference" / "hands",
+                              Path("/work/shared/reference/hands")) if p.is_dir()),
+                 _REPO.parent / "shared" / "reference" / "hands")
 REFERENCE_FILES = {"faive": REFERENCE / "faive_hand_p0" / "faive_structure.xml",
                    "mimic": REFERENCE / "mimic_p050_hand" / "right_hand.xml"}
 
