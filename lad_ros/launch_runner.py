@@ -5,6 +5,7 @@ Simulators start first and the runner waits for their ready line; then the nodes
 """
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -53,6 +54,9 @@ class PlanRunner:
                 print(f"[{process.name}] {line}", flush=True)
 
     def start(self, ready_timeout_s: float = 60.0) -> "PlanRunner":
+        # Children run in their own sessions (so Ctrl-C reaches them once, from us): make sure
+        # they do not outlive this process if it dies of an exception.
+        atexit.register(self.stop)
         for spec in self.plan.processes:
             process = self._spawn(spec.name, spec.command(), spec.ready_line)
             deadline = time.monotonic() + ready_timeout_s
