@@ -125,23 +125,29 @@ def test_human_pinch_brings_robot_thumb_to_the_finger(hand):
 
 @pytest.mark.parametrize("hand", ["faive", "mimic"])
 def test_streaming_tracks_a_smooth_motion_like_batch(hand):
+    # Five open -> index pinch -> power trajectories: one draw's 95th-percentile joint step
+    # swings with the sampled poses (mimic: 0.08-0.32 rad over seeds), their median does not.
     retargeter = RETARGETERS[hand]
-    rng = np.random.default_rng(3)
-    families = np.array([0, 2, 1], dtype=np.int16)
-    angles = MODEL.close_pinches(MODEL.sample_angles(families, rng), families, rng)
-    path = np.concatenate([np.linspace(angles[0], angles[1], 30), np.linspace(angles[1],
-                                                                             angles[2], 30)])
-    keypoints = MODEL.keypoints(path)
-    stream = StreamingRetargeter(retargeter)
-    streamed = np.array([stream.step(frame) for frame in keypoints])
-    human = human_keyvectors(keypoints)
-    stream_error = np.linalg.norm(retargeter.robot_keyvectors(streamed) - human, axis=-1).mean()
-    batch = retargeter.retarget(keypoints)
-    batch_error = np.linalg.norm(retargeter.robot_keyvectors(batch) - human, axis=-1).mean()
-    assert stream.accepted_frames == len(keypoints) and stream.rejected_frames == 0
-    assert stream_error < batch_error + 0.002  # the pull to the previous output costs a little
-    steps = np.abs(np.diff(streamed, axis=0)).max(axis=1)
-    assert np.percentile(steps, 95) < 0.25  # rad per frame (the human moves up to ~0.06)
+    p95 = []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        families = np.array([0, 2, 1], dtype=np.int16)
+        angles = MODEL.close_pinches(MODEL.sample_angles(families, rng), families, rng)
+        path = np.concatenate([np.linspace(angles[0], angles[1], 30),
+                               np.linspace(angles[1], angles[2], 30)])
+        keypoints = MODEL.keypoints(path)
+        stream = StreamingRetargeter(retargeter)
+        streamed = np.array([stream.step(frame) for frame in keypoints])
+        human = human_keyvectors(keypoints)
+        stream_error = np.linalg.norm(retargeter.robot_keyvectors(streamed) - human,
+                                      axis=-1).mean()
+        batch = retargeter.retarget(keypoints)
+        batch_error = np.linalg.norm(retargeter.robot_keyvectors(batch) - human, axis=-1).mean()
+        assert stream.accepted_frames == len(keypoints) and stream.rejected_frames == 0
+        assert stream_error < batch_error + 0.002  # the pull to the previous output costs a little
+        p95.append(np.percentile(np.abs(np.diff(streamed, axis=0)).max(axis=1), 95))
+    assert np.median(p95) < 0.25, p95  # rad per frame (the human moves up to ~0.06)
+    assert max(p95) < 0.35, p95
 
 
 def test_streaming_rejects_bad_frames_and_keeps_the_last_good_output():
