@@ -96,7 +96,7 @@ def _drive(client: DemoClient, embodiment: str, timeout_s: float) -> int:
     # followers' watchdog stays fed and the newest copy simply replaces the last one.
     last_point_s = max(motion.duration_s, square[-1][0])
     while client.now_ns() - begin_ns < end_s * 1e9:
-        if client.now_ns() - begin_ns < last_point_s * 1e9:
+        if client.now_ns() - begin_ns < (last_point_s - 0.3) * 1e9:  # never resend a past chunk
             client.send_hand(motion.names, motion.points, begin_ns)
             client.send_arm(square, client.pose.pose.orientation, begin_ns,
                             client.pose.header.frame_id)
