@@ -37,6 +37,7 @@ def test_other_sections_are_ignored(tmp_path):
     ("realtime", "sometimes", "arm.realtime"),
     ("joint_names", ["a"] * 7, "arm.joint_names"),
     ("home_joint_positions", [0.0] * 6, "arm.home_joint_positions"),
+    ("home_joint_positions", [0.0, 0.0, 0.0, 0.0, 0.0, 1.5, 0.0], "arm.home_joint_positions[3]"),
     ("control_rate_hz", 5000.0, "arm.control_rate_hz"),
     ("dynamcis", {}, "arm.dynamcis"),
 ])

@@ -92,8 +92,23 @@ def _arm(fields: Fields) -> ArmConfig:
         state_timeout_s=arm.number("state_timeout_s", minimum=0.05),
         retarget_deadband_m=arm.number("retarget_deadband_m", minimum=0.0, maximum=0.01),
         retarget_deadband_rad=arm.number("retarget_deadband_rad", minimum=0.0, maximum=0.05),
-        home_joint_positions=arm.vector("home_joint_positions", 7),
+        home_joint_positions=_home_pose(arm),
         tool=arm.req("tool", str))
+
+
+# FR3 joint position limits (rad), from Franka's robot specification. `~/home` is a joint motion
+# that the Cartesian safety layer does not see, so its target is checked here, at load.
+FR3_JOINT_LOWER = (-2.7437, -1.7837, -2.9007, -3.0421, -2.8065, 0.5445, -3.0159)
+FR3_JOINT_UPPER = (2.7437, 1.7837, 2.9007, -0.1518, 2.8065, 4.5169, 3.0159)
+
+
+def _home_pose(arm) -> tuple[float, ...]:
+    home = arm.vector("home_joint_positions", 7)
+    for i, (q, lower, upper) in enumerate(zip(home, FR3_JOINT_LOWER, FR3_JOINT_UPPER)):
+        if not lower <= q <= upper:
+            raise arm.error(f"home_joint_positions[{i}]",
+                            f"a joint position within the FR3 limits [{lower}, {upper}]", q)
+    return home
 
 
 def load_arm_config(path: str | os.PathLike | None = None) -> ArmConfig:
