@@ -11,7 +11,7 @@ import numpy as np
 
 from lad_ros.embodiment import load_embodiment
 from lad_ros.latent.api import LatentActionModel
-from lad_ros.latent.plots import save_figure
+from lad_ros.plotting import save_figure
 
 GRIPPER = "franka_gripper"
 
@@ -51,7 +51,7 @@ def render(model: LatentActionModel, out: str | Path, columns: int = 5, dpi: int
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lad_ros.retarget.figure import _draw_gripper, _draw_hand, human_chains, robot_chains
+    from lad_ros.retarget.figure import draw_gripper, draw_hand, human_chains, robot_chains
     from lad_ros.retarget.retargeter import HandRetargeter
 
     widths = np.linspace(0.0, 1.0, columns)
@@ -61,14 +61,14 @@ def render(model: LatentActionModel, out: str | Path, columns: int = 5, dpi: int
     figure = plt.figure(figsize=(2.1 * columns + 3.2, 2.1 * rows))
     grid = figure.add_gridspec(rows, columns + 1, width_ratios=[1] * columns + [1.5])
     for c, width in enumerate(widths):
-        _draw_gripper(figure.add_subplot(grid[0, c]), float(width))
+        draw_gripper(figure.add_subplot(grid[0, c]), float(width))
         for r, hand in enumerate(hands, start=1):
             axes = figure.add_subplot(grid[r, c], projection="3d")
             if hand == "human":
                 chains = human_chains(decoded[hand][c].reshape(21, 3))
             else:
                 chains = robot_chains(HandRetargeter.for_hand(hand), decoded[hand][c])
-            _draw_hand(axes, chains, f"{hand} decoded, W={width:.2f}")
+            draw_hand(axes, chains, f"{hand} decoded, W={width:.2f}")
     curve = figure.add_subplot(grid[:, columns])
     fine = np.linspace(0.0, 1.0, 41)
     for hand, actions in gripper_sweep(model, fine).items():

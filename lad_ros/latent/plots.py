@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lad_ros.plotting import save_figure
+
 
 def loss_curves(history: dict, title: str, out: str | Path) -> Path:
     import matplotlib
@@ -32,14 +34,3 @@ def loss_curves(history: dict, title: str, out: str | Path) -> Path:
     right.legend(fontsize=8)
     figure.suptitle(title, fontsize=10)
     return save_figure(figure, out, dpi=80)
-
-
-def save_figure(figure, out: str | Path, dpi: int) -> Path:
-    import matplotlib.pyplot as plt
-
-    figure.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=dpi)
-    plt.close(figure)
-    return out

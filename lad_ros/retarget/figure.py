@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from lad_ros.plotting import save_figure
 from lad_ros.retarget.human import POSE_FAMILIES, HumanHandModel
 from lad_ros.retarget.keyvectors import (FINGERTIPS, INDEX_MCP, MIDDLE_MCP, PINKY_MCP, WRIST,
                                          validate_keypoints)
@@ -42,7 +43,7 @@ def robot_chains(retargeter: HandRetargeter, q: np.ndarray) -> list[np.ndarray]:
     return [np.concatenate([np.zeros((1, 3)), chain]) for chain in points]
 
 
-def _draw_hand(axes, chains, title):
+def draw_hand(axes, chains, title):
     for chain, colour in zip(chains, FINGER_COLOURS):
         axes.plot(chain[:, 0], chain[:, 1], chain[:, 2], "-o", color=colour, markersize=2,
                   linewidth=1.5)
@@ -55,7 +56,7 @@ def _draw_hand(axes, chains, title):
     axes.set_axis_off()
 
 
-def _draw_gripper(axes, width: float, max_width_m: float = 0.08):
+def draw_gripper(axes, width: float, max_width_m: float = 0.08):
     opening = width * max_width_m
     for side in (-1, 1):
         x = side * (opening / 2 + 0.005) - 0.005
@@ -87,16 +88,11 @@ def render(out: str | Path, families=DEFAULT_FAMILIES, seed: int = 7, dpi: int =
         def cell(column, projection="3d"):
             return figure.add_subplot(len(families), 4, 4 * row + column + 1,
                                       projection=projection)
-        _draw_hand(cell(0), human_chains(keypoints[row]), f"human: {family}")
+        draw_hand(cell(0), human_chains(keypoints[row]), f"human: {family}")
         for column, hand in enumerate(("faive", "mimic"), start=1):
-            _draw_hand(cell(column), robot_chains(hands[hand], joints[hand][row]), hand)
-        _draw_gripper(cell(3, None), float(widths[row]))
-    figure.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=dpi)
-    plt.close(figure)
-    return out
+            draw_hand(cell(column), robot_chains(hands[hand], joints[hand][row]), hand)
+        draw_gripper(cell(3, None), float(widths[row]))
+    return save_figure(figure, out, dpi)
 
 
 def run(args: argparse.Namespace) -> int:
