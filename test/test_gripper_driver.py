@@ -64,40 +64,39 @@ def test_gripper_opens_and_closes_without_blocking_the_caller(franky_sim):  # no
         driver.close()
 
 
-@pytest.mark.integration
-def test_targets_arriving_during_a_motion_are_executed_after_it(franky_sim):  # noqa: F811
-    driver = FrankaGripperDriver(load_embodiment("franka_gripper"), franky_sim.hostname)
-    driver.connect()
-    try:
-        driver.enable()
-        driver.command([1.0])
-        time.sleep(0.2)
-        for target in (0.9, 0.8, 0.75):   # newest wins, intermediate ones are skipped
-            driver.command([target])
-        # The running motion is not preempted: it opens fully first, then goes to 0.75.
-        assert wait_for(lambda: width(driver) > 0.95, 15.0), width(driver)
-        assert wait_for(lambda: driver.health().counters["motions"] == 2, 5.0)
-        assert wait_for(lambda: abs(width(driver) - 0.75) < 0.02, 15.0), width(driver)
-    finally:
-        driver.close()
+@pytest.fixture
+def driver(franky_sim):  # noqa: F811
+    """A gripper driver connected to this test's franky-sim, closed afterwards."""
+    gripper = FrankaGripperDriver(load_embodiment("franka_gripper"), franky_sim.hostname)
+    gripper.connect()
+    yield gripper
+    gripper.close()
 
 
 @pytest.mark.integration
-def test_lost_gripper_is_a_fault_and_reboot_reconnects(franky_sim):  # noqa: F811
-    driver = FrankaGripperDriver(load_embodiment("franka_gripper"), franky_sim.hostname)
-    driver.connect()
-    try:
-        driver.enable()
-        assert wait_for(lambda: driver.latest_state() is not None, 5.0)
-        franky_sim.kill()
-        assert wait_for(lambda: driver.health().faults, 15.0)
-        assert not driver.health().connected
-        franky_sim.start()
-        driver.reboot()
-        driver.enable()
-        before = driver.latest_state().stamp_ns
-        assert wait_for(lambda: driver.latest_state().stamp_ns > before, 5.0)
-        driver.command([1.0])
-        assert wait_for(lambda: width(driver) > 0.95, 15.0), width(driver)
-    finally:
-        driver.close()
+def test_targets_arriving_during_a_motion_are_executed_after_it(driver):
+    driver.enable()
+    driver.command([1.0])
+    time.sleep(0.2)
+    for target in (0.9, 0.8, 0.75):   # newest wins, intermediate ones are skipped
+        driver.command([target])
+    # The running motion is not preempted: it opens fully first, then goes to 0.75.
+    assert wait_for(lambda: width(driver) > 0.95, 15.0), width(driver)
+    assert wait_for(lambda: driver.health().counters["motions"] == 2, 5.0)
+    assert wait_for(lambda: abs(width(driver) - 0.75) < 0.02, 15.0), width(driver)
+
+
+@pytest.mark.integration
+def test_lost_gripper_is_a_fault_and_reboot_reconnects(franky_sim, driver):  # noqa: F811
+    driver.enable()
+    assert wait_for(lambda: driver.latest_state() is not None, 5.0)
+    franky_sim.kill()
+    assert wait_for(lambda: driver.health().faults, 15.0)
+    assert not driver.health().connected
+    franky_sim.start()
+    driver.reboot()
+    driver.enable()
+    before = driver.latest_state().stamp_ns
+    assert wait_for(lambda: driver.latest_state().stamp_ns > before, 5.0)
+    driver.command([1.0])
+    assert wait_for(lambda: width(driver) > 0.95, 15.0), width(driver)
