@@ -18,7 +18,8 @@ from lad_ros.embodiment import load_embodiment
 from lad_ros.latent import api, metrics
 from lad_ros.latent.api import LatentActionModel
 from lad_ros.latent.figure import gripper_sweep, mean_flexion
-from lad_ros.latent.losses import info_nce, pairwise_info_nce, reconstruction, temperature
+from lad_ros.latent.losses import (cross_reconstruction, info_nce, pairwise_info_nce,
+                                   reconstruction, temperature)
 from lad_ros.latent.networks import LatentActionNet, mlp
 from lad_ros.latent.setup_config import load_setup, load_setup_file
 from lad_ros.latent.synthetic import synthetic_aligned
@@ -75,6 +76,27 @@ def test_reconstruction_is_mean_over_modalities_of_summed_squared_error():
     predicted = {"a": torch.tensor([[1.0, 2.0]]), "b": torch.tensor([[0.0]])}
     target = {"a": torch.tensor([[0.0, 0.0]]), "b": torch.tensor([[3.0]])}
     assert reconstruction(predicted, target).item() == pytest.approx((1 + 4 + 9) / 2)
+
+
+def test_cross_reconstruction_decodes_every_other_modality_latent():
+    # decoders: "a" doubles its latent's first entry into 2 dims, "b" negates it
+    decoders = {"a": lambda z: torch.cat([2 * z[:, :1], 2 * z[:, :1]], dim=1),
+                "b": lambda z: -z[:, :1]}
+    latents = {"a": torch.tensor([[1.0, 0.0]]), "b": torch.tensor([[0.0, 1.0]])}
+    targets = {"a": torch.tensor([[1.0, 1.0]]), "b": torch.tensor([[2.0]])}
+    # a -> b: -1 vs 2 -> 9; b -> a: [0, 0] vs [1, 1] -> 2; mean over the 2 ordered pairs
+    assert cross_reconstruction(decoders, latents, targets).item() == pytest.approx((9 + 2) / 2)
+
+
+def test_cross_reconstruction_weight_is_optional_and_non_negative(tmp_path):
+    assert load_setup_file(_write_setup(tmp_path)).cross_reconstruction_weight == 1.0
+    data = yaml.safe_load(open(load_setup("mimic_gripper").file))
+    del data["loss"]["cross_reconstruction_weight"]
+    (tmp_path / "paper.yaml").write_text(yaml.safe_dump(data))
+    assert load_setup_file(tmp_path / "paper.yaml").cross_reconstruction_weight == 0.0
+    with pytest.raises(ConfigError) as error:
+        load_setup_file(_write_setup(tmp_path, **{"loss.cross_reconstruction_weight": -1}))
+    assert error.value.field == "loss.cross_reconstruction_weight"
 
 
 # --- networks ------------------------------------------------------------------------------

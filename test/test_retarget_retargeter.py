@@ -126,7 +126,8 @@ def test_human_pinch_brings_robot_thumb_to_the_finger(hand):
 @pytest.mark.parametrize("hand", ["faive", "mimic"])
 def test_streaming_tracks_a_smooth_motion_like_batch(hand):
     # Five open -> index pinch -> power trajectories: one draw's 95th-percentile joint step
-    # swings with the sampled poses (mimic: 0.08-0.32 rad over seeds), their median does not.
+    # swings with the sampled poses (mimic: 0.08-0.36 rad over seeds since pinches curl the
+    # other fingers further, 2026-11-25), their median does not.
     retargeter = RETARGETERS[hand]
     p95 = []
     for seed in range(5):
@@ -147,7 +148,7 @@ def test_streaming_tracks_a_smooth_motion_like_batch(hand):
         assert stream_error < batch_error + 0.002  # the pull to the previous output costs a little
         p95.append(np.percentile(np.abs(np.diff(streamed, axis=0)).max(axis=1), 95))
     assert np.median(p95) < 0.25, p95  # rad per frame (the human moves up to ~0.06)
-    assert max(p95) < 0.35, p95
+    assert max(p95) < 0.4, p95
 
 
 def test_streaming_rejects_bad_frames_and_keeps_the_last_good_output():

@@ -51,3 +51,14 @@ def reconstruction(predicted: dict[str, torch.Tensor],
     (the paper sums over n; the mean only rescales the learning rate and keeps it batch-free)."""
     per_modality = [((predicted[m] - targets[m]) ** 2).sum(-1).mean() for m in targets]
     return sum(per_modality) / len(per_modality)
+
+
+def cross_reconstruction(decoders, latents: dict[str, torch.Tensor],
+                         targets: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Eq. 7 as a loss: mean over ordered pairs i != j of ||p_j(q_i(x_i)) - x_j||^2 (batch
+    mean). Trains each decoder on the other embodiments' latents of the same tuple, so a
+    cross-decoded action is the data's mean given the source action, not the decoder's
+    extrapolation off its own encoder's image."""
+    terms = [((decoders[j](latents[i]) - targets[j]) ** 2).sum(-1).mean()
+             for i in latents for j in targets if i != j]
+    return sum(terms) / len(terms)

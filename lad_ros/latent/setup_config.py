@@ -33,6 +33,7 @@ class LatentSetup:
     tau_start: float
     tau_end: float
     contrastive_weight: float
+    cross_reconstruction_weight: float  # 0 = the paper (stage B learns self-reconstruction only)
     optimizer: str
     weight_decay: float
     encoder_lr_scale: float
@@ -99,7 +100,7 @@ def load_setup_file(path: str | os.PathLike) -> LatentSetup:
             raise hidden_fields.error(name, "a non-empty list of positive layer sizes", sizes)
         hidden[name] = sizes
     loss, opt, data = top.sub("loss"), top.sub("optimizer"), top.sub("data")
-    loss.keys_known({"tau_start", "tau_end", "contrastive_weight"})
+    loss.keys_known({"tau_start", "tau_end", "contrastive_weight", "cross_reconstruction_weight"})
     opt.keys_known({"kind", "weight_decay", "encoder_lr_scale"})
     data.keys_known({"train_samples", "train_seed", "heldout_samples", "heldout_seed"})
     training_fields = top.sub("training")
@@ -116,6 +117,8 @@ def load_setup_file(path: str | os.PathLike) -> LatentSetup:
         tau_start=loss.number("tau_start", minimum=1e-4),
         tau_end=loss.number("tau_end", minimum=1e-4),
         contrastive_weight=loss.number("contrastive_weight", minimum=0.0),
+        cross_reconstruction_weight=loss.number("cross_reconstruction_weight", default=0.0,
+                                                minimum=0.0),
         optimizer=opt.choice("kind", OPTIMIZERS),
         weight_decay=opt.number("weight_decay", minimum=0.0),
         encoder_lr_scale=opt.number("encoder_lr_scale", minimum=0.0),

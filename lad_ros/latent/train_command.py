@@ -7,6 +7,7 @@ With --ablation it also trains the Table 1 variants on the same data and prints 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from lad_ros.latent.plots import loss_curves
 from lad_ros.latent.setup_config import load_setup
 from lad_ros.latent.store import UNITS
 from lad_ros.embodiment import KNOWN_EMBODIMENTS, resolve
+
+WITHOUT_CROSS = "w/o CR (paper's loss)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -63,13 +66,19 @@ def run(args: argparse.Namespace) -> int:
     configured = (setup.training.anneal_temperature, setup.training.finetune_encoders)
     # The configured run is the shipped one; --ablation adds the Table 1 variants (full = TA +
     # FT), reusing the configured run for the variant with the same switches.
+    # With cross-reconstruction configured, --ablation also runs the configured switches
+    # without it (the paper's stage-B loss).
     variants = [("as configured", *configured)]
     if args.ablation:
         variants += [v for v in experiment.ABLATIONS if v[1:] != configured]
+        if setup.cross_reconstruction_weight:
+            variants.append((WITHOUT_CROSS, *configured))
     runs = {}
     out = Path(args.out)
     for label, anneal, finetune in variants:
         variant = setup.with_ablation(anneal_temperature=anneal, finetune_encoders=finetune)
+        if label == WITHOUT_CROSS:
+            variant = dataclasses.replace(variant, cross_reconstruction_weight=0.0)
         runs[label] = experiment.run(variant, train_data, heldout, seed=args.seed,
                                      progress=progress)
         tag = label.replace("/", "").replace(" ", "_")
@@ -85,9 +94,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n## {setup.setup}: held-out SR/CR (eq. 7), {setup.heldout_samples} tuples\n")
     print(metrics.markdown_table(shipped.matrix, units(shipped.model.embodiments)))
     if args.ablation:
-        by_switches = {(a, f): runs.get(label) for label, a, f in variants}
-        table = experiment.ablation_table({label: by_switches[(a, f)]
-                                           for label, a, f in experiment.ABLATIONS})
+        by_switches = {(a, f): runs.get(label) for label, a, f in variants
+                       if label != WITHOUT_CROSS}
+        rows = {label: by_switches[(a, f)] for label, a, f in experiment.ABLATIONS}
+        if WITHOUT_CROSS in runs:
+            rows[WITHOUT_CROSS] = runs[WITHOUT_CROSS]
+        table = experiment.ablation_table(rows)
         print(f"\n## {setup.setup}: ablations (Table 1 rows)\n\n{table}")
         (out / f"{setup.setup}_ablation.md").write_text(table + "\n")
     print(metrics.summary_line(setup.setup, shipped.matrix) + f" train_s={shipped.train_seconds:.1f}")

@@ -3,7 +3,9 @@
 Stage A trains the encoders with pairwise InfoNCE while tau anneals tau_start -> tau_end.
 Stage B trains the decoders on reconstruction; the encoders either fine-tune at a lower
 learning rate with L_total = L_recon + lambda * L_contrastive (eq. 4, tau held at tau_end), or
-stay frozen (the "w/o FT" ablation). With anneal_temperature off tau is tau_end throughout
+stay frozen (the "w/o FT" ablation). With `cross_reconstruction_weight` > 0 (not in the paper)
+stage B adds that weight times the cross-reconstruction error (eq. 7 as a loss) to L_total;
+the logged "recon" stays eq. 3. With anneal_temperature off tau is tau_end throughout
 (the "w/o TA" ablation).
 """
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lad_ros.latent.losses import pairwise_info_nce, reconstruction, temperature
+from lad_ros.latent.losses import (cross_reconstruction, pairwise_info_nce, reconstruction,
+                                   temperature)
 from lad_ros.latent.networks import LatentActionNet
 from lad_ros.latent.normalization import Normalizer
 from lad_ros.latent.setup_config import LatentSetup
@@ -113,13 +116,17 @@ def train(setup: LatentSetup, data: dict[str, np.ndarray], *, seed: int = 0,
         for index in _batches(n, schedule.batch_size, generator):
             with torch.set_grad_enabled(finetune):
                 latents = {m: net.encode(m, tensors[m][index]) for m in names}
-            recon = reconstruction({m: net.decode(m, latents[m]) for m in names},
-                                   {m: tensors[m][index] for m in names})
+            targets = {m: tensors[m][index] for m in names}
+            recon = reconstruction({m: net.decode(m, latents[m]) for m in names}, targets)
+            loss = recon
+            if setup.cross_reconstruction_weight:
+                loss = loss + setup.cross_reconstruction_weight * cross_reconstruction(
+                    net.decoders, latents, targets)
             if finetune:
                 contrastive = pairwise_info_nce(latents, tau)
-                loss = recon + setup.contrastive_weight * contrastive
+                loss = loss + setup.contrastive_weight * contrastive
             else:
-                contrastive, loss = torch.tensor(float("nan")), recon
+                contrastive = torch.tensor(float("nan"))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

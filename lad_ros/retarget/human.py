@@ -21,9 +21,12 @@ POSE_FAMILIES = ("open", "power", "pinch_index", "pinch_middle", "pinch_ring", "
 # Pinches are 30 % of the poses, power grasps and partial closures 45 % (docs/retargeting.md).
 FAMILY_WEIGHTS = {"open": 0.15, "power": 0.25, "pinch_index": 0.15, "pinch_middle": 0.07,
                   "pinch_ring": 0.04, "pinch_pinky": 0.04, "point": 0.10, "partial": 0.20}
-# Closure of the fingers that do not take part in a pinch: relaxed (a resting hand is already
-# ~half flexed) to curled into the palm, out of the way of the pinch, never straight.
-PINCH_OTHERS_CLOSURE = (0.5, 1.0)
+# Closure of the fingers that do not take part in a tip pinch: flexed beyond the resting
+# posture (~0.5) up to curled into the palm, out of the way of the pinched object.
+PINCH_OTHERS_CLOSURE = (0.7, 1.0)
+# Power grasps wrap an object (~2-7 cm across): the fingers close around it, not into a bare
+# fist (a fist without an object is still in the "partial" family, closure up to 1).
+POWER_CLOSURE = (0.5, 0.85)
 _SPREAD_SIGN = {"index": 1.0, "middle": 0.2, "ring": -0.8, "pinky": -1.0}
 
 HAND_SCALE_RANGE = (0.88, 1.12)   # whole-hand size factor per sample
@@ -75,7 +78,7 @@ class HumanHandModel:
                 self._open_fingers(angles, rows, rng)
                 self._thumb(angles, rows, rng, (-0.4, 0.1), (0.0, 0.6), (-0.2, 0.2), (-0.2, 0.3))
             elif family == "power":
-                self._blend(angles, rows, rng, rng.uniform(0.6, 1.0, len(rows)))
+                self._blend(angles, rows, rng, rng.uniform(*POWER_CLOSURE, len(rows)))
             elif family == "point":
                 self._open_fingers(angles, rows, rng, ("index",))
                 self._closed_fingers(angles, rows, rng, ("middle", "ring", "pinky"))
