@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(libusb-1.0-0 libosmesa6)
+# g++: torch.compile (inductor) builds the policy's CPU kernels at start-up (docs/policy.md)
+APT_PACKAGES=(libusb-1.0-0 libosmesa6 g++)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

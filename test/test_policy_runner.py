@@ -91,8 +91,8 @@ def test_history_is_aligned_on_capture_stamps_not_arrival(model_dir):
 def test_images_are_encoded_once_and_resized(model_dir):
     runner = PolicyRunner(model_dir, "cpu", "faive", seed=0)
     calls = []
-    original = runner.model.encode_camera
-    runner.model.encode_camera = lambda c, im: calls.append(len(im)) or original(c, im)
+    original = runner.networks.encode
+    runner.networks.encode = lambda c, im: calls.append(len(im)) or original(c, im)
     for i in range(4):
         runner.push_image("external", i * STEP_NS, np.zeros((64, 48, 3), np.uint8))  # resized
         runner.push_arm_pose(i * STEP_NS, POSE)
@@ -179,6 +179,7 @@ def test_bench_measures_a_tiny_policy():
     row = measure("transformer", config, latent_dim=4, iterations=2)
     assert row["horizon"] == 8 and row["action"] == "4+6" and row["cameras"] == 1
     assert 0 < row["encode_p50"] <= row["total_p50"] and row["cpu_p50"] > 0
+    assert row["compiled"] is False and row["startup_s"] > 0
 
 
 def test_a_stream_that_stopped_is_not_used(model_dir):
@@ -189,3 +190,70 @@ def test_a_stream_that_stopped_is_not_used(model_dir):
     runner.push_image("external", 10 * STEP_NS, _image(2))  # the arm stopped publishing
     with pytest.raises(NotReady, match="arm pose is stale"):
         runner.predict()
+
+
+def _tiny_model_dir(directory, **overrides) -> str:
+    torch.manual_seed(0)
+    config = policy_config_from_dict({**tiny_policy(), **overrides}, "p.yaml")
+    model = LatentDiffusionPolicy(config, latent_dim=4)
+    stats = {"faive": {"latent": _stats(4, -1, 1), "arm": _stats(6, -1, 1),
+                       "arm_pose_obs": _stats(ARM_POSE_OBS_DIM, -1, 1)}}
+    return str(save_policy(directory, model, Normalizer(stats), ["faive"]))
+
+
+def _chunk(runner, value=60):
+    runner.push_image("external", 0, _image(value))
+    runner.push_arm_pose(0, POSE)
+    return runner.predict()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision, atol", [("float32", 1e-4), ("bfloat16", 0.1)])
+def test_compiled_networks_give_the_eager_chunk(tmp_path, precision, atol):
+    # bfloat16 compiles with autotuned kernels (the shipped path on CPUs with native bf16)
+    model_dir = _tiny_model_dir(tmp_path, precision=precision, compile=True)
+    compiled = PolicyRunner(model_dir, "cpu", "faive", seed=0)
+    assert compiled.networks.compiled, compiled.networks.compile_error
+    eager = PolicyRunner(model_dir, "cpu", "faive", seed=0, compile=False)
+    assert not eager.networks.compiled
+    a, b = _chunk(compiled), _chunk(eager)
+    np.testing.assert_allclose(a.latent, b.latent, atol=atol)
+    np.testing.assert_allclose(a.arm, b.arm, atol=atol)
+
+
+def test_a_failing_compiler_leaves_the_runner_in_eager_mode(tmp_path, monkeypatch):
+    def broken_compile(module, **_):
+        def call(*args, **kwargs):
+            raise RuntimeError("no C++ compiler found")
+        return call
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    model_dir = _tiny_model_dir(tmp_path, compile=True)
+    with pytest.warns(RuntimeWarning, match="eager mode.*no C\\+\\+ compiler"):
+        runner = PolicyRunner(model_dir, "cpu", "faive", seed=0)
+    assert not runner.networks.compiled and "no C++ compiler" in runner.networks.compile_error
+    assert np.all(np.isfinite(_chunk(runner).latent))
+
+
+def test_encoding_and_denoising_run_with_their_own_thread_counts(tmp_path, monkeypatch):
+    runner = PolicyRunner(_tiny_model_dir(tmp_path, threads=2, denoise_threads=1), "cpu",
+                          "faive", seed=0)
+    seen = []
+    original_encode, original_denoise = runner.networks.encode, runner.networks.denoise
+    runner.networks.encode = lambda *a: seen.append(("encode", torch.get_num_threads())) \
+        or original_encode(*a)
+    runner.networks.denoise = lambda *a: seen.append(("denoise", torch.get_num_threads())) \
+        or original_denoise(*a)
+    _chunk(runner)
+    assert set(seen) == {("encode", 2), ("denoise", 1)}
+
+
+def test_compiled_networks_that_disagree_with_eager_are_dropped(tmp_path, monkeypatch):
+    def off_by_one_compile(module, **_):
+        return lambda *args: module(*args) + 1.0
+    monkeypatch.setattr(torch, "compile", off_by_one_compile)
+    model_dir = _tiny_model_dir(tmp_path, compile=True)
+    with pytest.warns(RuntimeWarning, match="image encoder 0 differs from eager"):
+        runner = PolicyRunner(model_dir, "cpu", "faive", seed=0)
+    assert not runner.networks.compiled
+    eager = PolicyRunner(model_dir, "cpu", "faive", seed=0, compile=False)
+    np.testing.assert_array_equal(_chunk(runner).latent, _chunk(eager).latent)

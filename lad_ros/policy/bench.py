@@ -31,6 +31,8 @@ def configure(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="only the two 10-step cases")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
                         help="inference precision (default: the config's)")
+    parser.add_argument("--compile", choices=("config", "on", "off"), default="config",
+                        help="torch.compile the networks (default: as the config says)")
 
 
 def _random_model_dir(config, latent_dim: int, directory: str) -> str:
@@ -57,8 +59,10 @@ def measure(label: str, config, latent_dim: int, iterations: int) -> dict:
 
     embodiment = "mimic" if any(c.embodiments for c in config.cameras) else "faive"
     with tempfile.TemporaryDirectory() as directory:
+        started = time.perf_counter()
         runner = PolicyRunner(_random_model_dir(config, latent_dim, directory), "cpu",
                               embodiment, seed=0)
+        startup_s = time.perf_counter() - started
     rng = np.random.default_rng(0)
     height, width = config.image_size
     step_ns = int(1e9 / config.fps)
@@ -82,6 +86,7 @@ def measure(label: str, config, latent_dim: int, iterations: int) -> dict:
     return {"label": label, "steps": runner.inference_steps,
             "precision": str(runner.dtype).replace("torch.", ""), "horizon": config.horizon,
             "action": f"{latent_dim}+{config.arm_dim}", "cameras": cameras,
+            "compiled": runner.networks.compiled, "startup_s": startup_s,
             **{f"{k}_p50": float(np.percentile(v, 50)) for k, v in timings.items()},
             **{f"{k}_p90": float(np.percentile(v, 90)) for k, v in timings.items()}}
 
@@ -99,19 +104,25 @@ def run(args) -> int:
         config = dataclasses.replace(
             config, diffusion=dataclasses.replace(config.diffusion, inference_steps=steps),
             threads=args.threads or config.threads,
-            precision=args.precision or config.precision)
+            precision=args.precision or config.precision,
+            compile=config.compile if args.compile == "config" else args.compile == "on")
         rows.append(measure(label, config, latent_dim, args.iterations))
     load = os.getloadavg()[0]
-    print(f"\nCPU, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    first = load_policy_config(share_dir() / "config" / "policy" / CASES[0][1])
+    print(f"\nCPU, torch {torch.__version__}, {args.threads or first.threads} threads encoding / "
+          f"{first.denoise_threads} denoising, "
           f"{rows[0]['precision']}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
           f"{args.iterations} chunks per row, load average {load:.2f} at the end "
           f"(shared machine: expect noise). CPU ms = processor time of the chunk, summed over "
           f"threads: with 1 thread, about the wall time an idle machine would show.\n")
-    print("| denoiser | horizon | action dims | cameras | DDIM steps | encode p50 / p90 ms "
-          "| denoise p50 / p90 ms | chunk p50 / p90 ms | chunk CPU ms p50 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| denoiser | horizon | action dims | cameras | DDIM steps | compiled (start-up s) "
+          "| encode p50 / p90 ms | denoise p50 / p90 ms | chunk p50 / p90 ms "
+          "| chunk CPU ms p50 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        compiled = f"{'yes' if r['compiled'] else 'no'} ({r['startup_s']:.0f})"
         print(f"| {r['label']} | {r['horizon']} | {r['action']} | {r['cameras']} | {r['steps']} "
+              f"| {compiled} "
               f"| {r['encode_p50']:.1f} / {r['encode_p90']:.1f} "
               f"| {r['denoise_p50']:.1f} / {r['denoise_p90']:.1f} "
               f"| {r['total_p50']:.1f} / {r['total_p90']:.1f} | {r['cpu_p50']:.1f} |")

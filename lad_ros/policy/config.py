@@ -99,9 +99,11 @@ class PolicyConfig:
     unet: UnetSpec = field(default_factory=UnetSpec)
     diffusion: DiffusionSpec = field(default_factory=DiffusionSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
-    threads: int = 2                     # torch intra-op threads at inference
+    threads: int = 2                     # torch intra-op threads for image encoding
+    denoise_threads: int = 1             # ... for the denoiser (small matmuls: 1 is fastest)
     warmup_iterations: int = 2
     precision: str = "auto"              # inference; auto = bfloat16 on CPUs with native bf16
+    compile: bool = False                # inference: torch.compile (inductor, frozen weights)
 
     @property
     def arm_dim(self) -> int:
@@ -199,7 +201,7 @@ def _train(f: Fields, d: TrainSpec) -> TrainSpec:
 TOP_LEVEL = {"name", "horizon", "fps", "arm_action", "cameras", "image_size", "crop_size",
              "n_obs_steps", "arm_pose_obs", "denoiser", "latent_model_dir", "normalization",
              "datasets", "encoder", "transformer", "unet", "diffusion", "train", "threads",
-             "warmup_iterations", "precision"}
+             "denoise_threads", "warmup_iterations", "precision", "compile"}
 
 
 def policy_config_from_dict(data: dict, file: str, path: str = "") -> PolicyConfig:
@@ -240,8 +242,9 @@ def policy_config_from_dict(data: dict, file: str, path: str = "") -> PolicyConf
         unet=_section(f, "unet", UnetSpec, _unet),
         diffusion=_section(f, "diffusion", DiffusionSpec, _diffusion),
         train=_section(f, "train", TrainSpec, _train),
-        threads=_positive(f, "threads", 2), warmup_iterations=f.opt("warmup_iterations", int, 2),
-        precision=f.choice("precision", PRECISIONS, "auto"))
+        threads=_positive(f, "threads", 2), denoise_threads=_positive(f, "denoise_threads", 1),
+        warmup_iterations=f.opt("warmup_iterations", int, 2),
+        precision=f.choice("precision", PRECISIONS, "auto"), compile=f.opt("compile", bool, False))
     if config.denoiser == "unet" and config.horizon % 4:
         raise f.error("horizon", "a multiple of 4 for the U-Net (it halves the sequence twice)",
                       config.horizon)

@@ -27,7 +27,8 @@ from lad_ros.policy.arm_actions import target_poses
 from lad_ros.policy.batches import arm_pose_history
 from lad_ros.policy.checkpoint import load_policy
 from lad_ros.policy.diffusion import inference_scheduler, sample_actions
-from lad_ros.policy.model import crop_images
+from lad_ros.policy.inference import InferenceNetworks
+from lad_ros.policy.model import crop_images, obs_dim
 
 HISTORY_LENGTH = 64  # samples kept per stream; far more than any observation grid needs
 STALE_AFTER_STEPS = 2.0  # a stream whose newest sample is older than t0 - 2 dt has stopped
@@ -109,18 +110,21 @@ def pick_device(device: str) -> torch.device:
 
 class PolicyRunner:
     def __init__(self, model_dir: str, device: str = "auto", embodiment: str | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, compile: bool | None = None):
+        """compile: torch.compile the networks (None: the model config's `compile`); the
+        first chunks then take a few seconds (warm-up compiles them)."""
         self.device = pick_device(device)
         loaded = load_policy(model_dir, self.device)
         self.model, self.config, self.normalizer = loaded.model, loaded.config, loaded.normalizer
         self.embodiments = loaded.embodiments
         self.dtype = inference_dtype(self.config.precision, self.device)
-        self.model.to(self.dtype)
         if self.device.type == "cpu":
-            torch.set_num_threads(self.config.threads)  # process-wide; the node owns the process
             problem = omp_wait_policy_problem()
-            if problem and self.config.threads > 1:
+            if problem and max(self.config.threads, self.config.denoise_threads) > 1:
                 warnings.warn(problem, RuntimeWarning, stacklevel=2)
+        self.networks = InferenceNetworks(
+            self.model, self.dtype, self.device, self.config.threads,
+            self.config.denoise_threads, self.config.compile if compile is None else compile)
         self.dt = 1.0 / self.config.fps
         self.scheduler = inference_scheduler(self.config.diffusion)
         self.inference_steps = self.config.diffusion.inference_steps
@@ -204,8 +208,7 @@ class PolicyRunner:
         new = [(s, im) for s, im in dict(samples).items() if (camera, s) not in self._features]
         if new:
             images = torch.from_numpy(np.stack([im for _, im in new])).to(self.device)
-            features = self.model.encode_camera(index, crop_images(images,
-                                                                   self.config.crop_size))
+            features = self.networks.encode(index, crop_images(images, self.config.crop_size))
             for (stamp, _), feature in zip(new, features):
                 self._features[(camera, stamp)] = feature
         return torch.stack([self._features[(camera, s)] for s, _ in samples])
@@ -223,11 +226,12 @@ class PolicyRunner:
             group = self.normalizer_group(self.embodiment)
             n_obs, feature_dim = self.config.n_obs_steps, self.config.encoder.feature_dim
             features = []
-            for index, (spec, present) in enumerate(zip(self.config.cameras,
-                                                        self.camera_present)):
-                features.append(self._camera_features(spec.name, index, cameras[spec.name])
-                                if present else torch.zeros(n_obs, feature_dim, dtype=self.dtype,
-                                                            device=self.device))
+            with self.networks.phase("encode"):
+                for index, (spec, present) in enumerate(zip(self.config.cameras,
+                                                            self.camera_present)):
+                    features.append(
+                        self._camera_features(spec.name, index, cameras[spec.name]) if present
+                        else torch.zeros(n_obs, feature_dim, dtype=self.dtype, device=self.device))
             self._prune_features(cameras)
             poses = np.stack([pose for _, pose in arm])
             arm_obs = self.normalizer.get(group, "arm_pose_obs").normalize(
@@ -238,8 +242,10 @@ class PolicyRunner:
                 torch.from_numpy(arm_obs)[None].to(self.device, self.dtype))
             encoded = time.perf_counter()
             shape = (1, self.config.horizon, self.model.action_dim)
-            sample = sample_actions(self._denoise, self.scheduler, cond, shape,
-                                    self.inference_steps, self.generator)[0].float().cpu().numpy()
+            with self.networks.phase("denoise"):
+                sample = sample_actions(self.networks.denoise, self.scheduler, cond, shape,
+                                        self.inference_steps, self.generator)
+            sample = sample[0].float().cpu().numpy()
             done = time.perf_counter()
             latent_dim = self.model.latent_dim
             return Chunk(
@@ -250,27 +256,52 @@ class PolicyRunner:
                 timings_ms={"encode": (encoded - start) * 1e3, "denoise": (done - encoded) * 1e3,
                             "total": (done - start) * 1e3})
 
-    def _denoise(self, sample: torch.Tensor, timestep: torch.Tensor,
-                 cond: torch.Tensor) -> torch.Tensor:
-        """The network in its precision; the sampler's arithmetic stays in float32."""
-        return self.model(sample.to(self.dtype), timestep, cond).float()
-
     def warm_up(self, iterations: int) -> None:
-        """Run the network on blank observations (first calls allocate and pick kernels)."""
+        """Run the networks on blank observations: the first calls allocate, pick kernels and,
+        with compile on, compile (falling back to eager mode if that fails)."""
+        if self.networks.compiled:
+            iterations = max(iterations, 1)  # compile here, not in the first real chunk
         if iterations <= 0:
             return
         with self._inference_lock, torch.inference_mode():
-            height, width = self.config.image_size
-            blank = torch.zeros(self.config.n_obs_steps, height, width, 3, dtype=torch.uint8,
-                                device=self.device)
             for _ in range(iterations):
-                features = torch.stack([self.model.encode_camera(
-                    i, crop_images(blank, self.config.crop_size))
-                    for i in range(len(self.config.cameras))], dim=1)[None]
-                mask = torch.ones(1, len(self.config.cameras), dtype=self.dtype,
-                                  device=self.device)
-                cond = self.model.condition(features, mask, torch.zeros(
-                    1, self.config.n_obs_steps, 9, dtype=self.dtype, device=self.device))
-                sample_actions(self._denoise, self.scheduler, cond,
-                               (1, self.config.horizon, self.model.action_dim),
-                               self.inference_steps, self.generator)
+                try:
+                    self._blank_chunk()
+                    if self.networks.compiled:
+                        self._check_compiled()
+                except Exception as error:  # noqa: BLE001 - any compiler failure: run eager
+                    if not self.networks.compiled:
+                        raise
+                    self.networks.fall_back_to_eager(error)
+                    self._blank_chunk()
+
+    def _check_compiled(self) -> None:
+        """Compiled and eager networks must agree on random inputs, or eager it is."""
+        generator = torch.Generator(self.device).manual_seed(0)
+        height, width = self.config.crop_size
+        images = torch.randint(0, 256, (1, height, width, 3), generator=generator,
+                               dtype=torch.uint8, device=self.device).permute(0, 3, 1, 2)
+        sample = torch.randn(1, self.config.horizon, self.model.action_dim, generator=generator,
+                             device=self.device)
+        cond = torch.randn(1, self.config.n_obs_steps, obs_dim(self.config),
+                           generator=generator, device=self.device).to(self.dtype)
+        timestep = torch.tensor([self.config.diffusion.train_steps // 2], device=self.device)
+        problem = self.networks.disagreement_with_eager(images, sample, timestep, cond)
+        if problem:
+            self.networks.fall_back_to_eager(problem)
+
+    def _blank_chunk(self) -> None:
+        height, width = self.config.image_size
+        blank = torch.zeros(self.config.n_obs_steps, height, width, 3, dtype=torch.uint8,
+                            device=self.device)
+        with self.networks.phase("encode"):
+            features = torch.stack([self.networks.encode(
+                i, crop_images(blank, self.config.crop_size))
+                for i in range(len(self.config.cameras))], dim=1)[None]
+        mask = torch.ones(1, len(self.config.cameras), dtype=self.dtype, device=self.device)
+        cond = self.model.condition(features, mask, torch.zeros(
+            1, self.config.n_obs_steps, 9, dtype=self.dtype, device=self.device))
+        with self.networks.phase("denoise"):
+            sample_actions(self.networks.denoise, self.scheduler, cond,
+                           (1, self.config.horizon, self.model.action_dim),
+                           self.inference_steps, torch.Generator(self.device))  # seed untouched
