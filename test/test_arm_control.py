@@ -153,3 +153,40 @@ def test_every_pose_sent_is_finite_in_the_box_and_within_the_step_caps(sequence)
         assert np.linalg.norm(pose.xyz - previous.xyz) <= 0.05 + 1e-9
         assert quaternion_angle(pose.quat, previous.quat) <= 0.15 + 1e-6
         previous = pose
+
+
+class _StillRobot:
+    """Just enough of franky.Robot for the driver's stop/error path."""
+    is_in_control = True
+
+    def __init__(self):
+        self.recovered = 0
+
+    def move(self, motion, asynchronous=False, **_):
+        pass
+
+    def recover_from_errors(self):
+        self.recovered += 1
+
+
+def _arm_with_still_robot():
+    from lad_ros.drivers.franka_arm import FrankaArm
+    from lad_ros.drivers.franka_config import load_arm_config
+    from lad_ros.safety import load_safety_config
+    arm = FrankaArm(load_arm_config(), load_safety_config().arm)
+    arm._robot = _StillRobot()
+    return arm
+
+
+def test_a_stop_whose_planner_fails_is_counted_not_latched():
+    arm = _arm_with_still_robot()
+    arm._stop_motion(arm._robot)   # e.g. the e-stop's smooth stop
+    arm._stop_failed_or_latch(RuntimeError("Motion planner failed with error code -111"))
+    assert arm.status().error == "" and arm.stop_failures == 1 and arm._robot.recovered == 1
+
+
+def test_a_planner_failure_of_a_real_motion_latches():
+    arm = _arm_with_still_robot()
+    arm._send_pose(arm._robot, Pose(np.array([0.5, 0.0, 0.4]), np.array([1.0, 0, 0, 0])))
+    arm._stop_failed_or_latch(RuntimeError("Motion planner failed with error code -111"))
+    assert "Motion planner failed" in arm.status().error and arm.stop_failures == 0

@@ -69,6 +69,7 @@ def nominal_ee_to_tcp(flange_to_nominal: np.ndarray, tool: ToolSpec) -> list[flo
     return list(np.linalg.solve(flange_to_nominal, flange_to_tcp).reshape(-1, order="F"))
 
 
+STOP_PLANNER_FAILURE = "Motion planner failed"  # franky's text when ruckig cannot plan
 _CONNECTION_ERRORS = ("NetworkException", "Net Exception", "robot state stopped", "connect")
 
 
@@ -103,6 +104,7 @@ class FrankaArm:
         self._robot_time_changed_ns = 0
         self.loop_overruns = 0
         self.stop_failures = 0
+        self._stopping = False  # the last motion sent was a stop
 
     # ---- public API: thread-safe, returns at once ------------------------------------------
     def start(self, tool: tuple[str, ToolSpec] | None = None) -> None:
@@ -199,6 +201,7 @@ class FrankaArm:
                                         franky.ReferenceType.Absolute,
                                         return_when_finished=False)
         robot.move(motion, asynchronous=True, cutoff_frequency=self.config.cutoff_frequency_hz)
+        self._stopping = False
 
     def _stop_motion(self, robot) -> None:
         """Preempt whatever runs with a smooth stop of the same control type."""
@@ -207,6 +210,7 @@ class FrankaArm:
             homing = self._homing_since is not None
             robot.move(franky.JointStopMotion() if homing else franky.CartesianStopMotion(),
                        asynchronous=True)
+            self._stopping = True
         if self._homing_since is not None:
             self._homing_since, self._last_home = None, "interrupted"
 
@@ -239,7 +243,7 @@ class FrankaArm:
                         else:
                             self._control()
                 except Exception as error:  # noqa: BLE001 - any franky failure latches
-                    self._latch(error)
+                    self._stop_failed_or_latch(error)
             tick += 1
             next_ns += period_ns
             delay = next_ns - time.monotonic_ns()
@@ -248,6 +252,20 @@ class FrankaArm:
                 next_ns = time.monotonic_ns()   # don't burst to catch up
             else:
                 self._stop.wait(delay / 1e9)
+
+    def _stop_failed_or_latch(self, error: BaseException) -> None:
+        """A smooth stop whose planner failed has still ended the motion, which is all the
+        stop asked for (ruckig fails on a nearly still arm, seen with franky-sim): count it and
+        recover. Any other failure latches."""
+        if not (self._stopping and STOP_PLANNER_FAILURE in str(error)):
+            self._latch(error)
+            return
+        self._stopping = False
+        self.stop_failures += 1
+        try:
+            self._robot.recover_from_errors()
+        except Exception as recover_error:  # noqa: BLE001
+            self._latch(recover_error)
 
     def _latch(self, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
