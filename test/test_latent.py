@@ -324,3 +324,19 @@ def test_loader_rejects_missing_truncated_and_mismatched_files(trained, tmp_path
     error = broken("cut_json", lambda d: (d / "model.json").write_text(
         (d / "model.json").read_text()[:200]))
     assert "JSON" in error.expected
+
+
+def test_train_latent_ablation_prints_table_1_rows_and_the_paper_loss_row(tmp_path, capsys):
+    from lad_ros.cli import main
+    path = _write_setup(tmp_path, **{"data.train_samples": 600, "data.heldout_samples": 100,
+                                     "training.batch_size": 128,
+                                     "training.encoder_epochs": 1, "training.decoder_epochs": 1,
+                                     "hidden.mimic": [16], "hidden.franka_gripper": [16]})
+    out = tmp_path / "out"
+    assert main(["train-latent", str(path), "--ablation", "--data", "synthetic", "--no-save",
+                 "--no-progress", "--out", str(out)]) == 0
+    table = (out / "mimic_gripper_ablation.md").read_text().splitlines()
+    assert [row.split("|")[1].strip() for row in table[2:]] == [
+        "full", "w/o TA", "w/o FT", "w/o both", "w/o CR (paper's loss)"]
+    assert (out / "mimic_gripper_wo_CR_paper_s_loss_loss.png").exists()
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("latent setup=mimic_gripper")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import time
 from pathlib import Path
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             variant = dataclasses.replace(variant, cross_reconstruction_weight=0.0)
         runs[label] = experiment.run(variant, train_data, heldout, seed=args.seed,
                                      progress=progress)
-        tag = label.replace("/", "").replace(" ", "_")
+        tag = re.sub(r"\W+", "_", label.replace("/", "")).strip("_")  # "wo_CR_paper_s_loss"
         plot = loss_curves(runs[label].result.history, f"{setup.setup} ({label})",
                            out / f"{setup.setup}_{tag}_loss.png")
         print(f"{label}: trained in {runs[label].train_seconds:.1f} s "
