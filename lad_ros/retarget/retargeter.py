@@ -193,7 +193,30 @@ class HandRetargeter:
         return (self.settings.scales[:, None] * _DIFFERENCE[:, 1:]) @ tips
 
 
-class StreamingRetargeter:
+class _FrameStream:
+    """What the streaming retargeters share: a bad frame never raises; it is counted in
+    `rejected_frames`, its reason kept in `last_error`, and the last good output stays."""
+
+    def __init__(self, output: np.ndarray):
+        self.output = output
+        self.rejected_frames = 0
+        self.last_error = ""
+
+    def _one_frame(self, convert, keypoints):
+        """convert(keypoints) when it is valid and holds exactly one frame, else None (the
+        rejection counted)."""
+        try:
+            value = convert(keypoints)
+            if len(value) != 1:
+                raise KeypointError(f"streaming retargeting takes one frame, got {len(value)}")
+        except KeypointError as error:
+            self.rejected_frames += 1
+            self.last_error = str(error)
+            return None
+        return value
+
+
+class StreamingRetargeter(_FrameStream):
     """Teleop mode: one frame at a time, warm-started from the previous solution.
 
     A bad frame (wrong shape, NaN/inf, degenerate palm) never raises: it is counted in
@@ -201,21 +224,14 @@ class StreamingRetargeter:
     (the neutral pose before the first good frame)."""
 
     def __init__(self, retargeter: HandRetargeter, iterations: int | None = None):
+        super().__init__(retargeter.neutral.copy())
         self.retargeter = retargeter
         self.iterations = iterations or retargeter.settings.stream_iterations
-        self.output = retargeter.neutral.copy()
-        self.rejected_frames = 0
         self.accepted_frames = 0
-        self.last_error = ""
 
     def step(self, keypoints) -> np.ndarray:
-        try:
-            kp = validate_keypoints(keypoints)
-            if len(kp) != 1:
-                raise KeypointError(f"streaming retargeting takes one frame, got {len(kp)}")
-        except KeypointError as error:
-            self.rejected_frames += 1
-            self.last_error = str(error)
+        kp = self._one_frame(validate_keypoints, keypoints)
+        if kp is None:
             return self.output.copy()
         # Two starts in one batched solve (numpy's per-call cost dominates a single frame, so
         # the second is nearly free): the previous output, and the human's bend angles. The
@@ -240,26 +256,19 @@ class StreamingRetargeter:
         self.accepted_frames = 0
 
 
-class GripperRetargeter:
+class GripperRetargeter(_FrameStream):
     """Eq. 6 for the parallel gripper, batch or streaming (same rejection rules)."""
 
     def __init__(self, standard_width_m: float | None = None):
+        super().__init__(np.ones(1))
         self.standard_width_m = standard_width_m or load_gripper_width_m()
-        self.output = np.ones(1)
-        self.rejected_frames = 0
-        self.last_error = ""
 
     def retarget(self, keypoints) -> np.ndarray:
         return gripper_width(keypoints, self.standard_width_m).astype(np.float32)
 
     def step(self, keypoints) -> np.ndarray:
-        try:
-            width = gripper_width(keypoints, self.standard_width_m)
-            if len(width) != 1:
-                raise KeypointError(f"streaming retargeting takes one frame, got {len(width)}")
-        except KeypointError as error:
-            self.rejected_frames += 1
-            self.last_error = str(error)
+        width = self._one_frame(lambda k: gripper_width(k, self.standard_width_m), keypoints)
+        if width is None:
             return self.output.copy()
         self.output = width[0]
         return self.output.copy()
