@@ -80,22 +80,28 @@ class CameraListener:
         self.node.destroy_node()
 
 
+def _cameras_yaml(directory, name: str, source: str, extra: str):
+    """A one-camera cameras.yaml in `directory` at the test's size and rate."""
+    config = directory / "cameras.yaml"
+    config.write_text(f"""cameras:
+  - name: {name}
+    source: {source}
+    width: {WIDTH}
+    height: {HEIGHT}
+    fps: {FPS}
+    {extra}
+""")
+    return config
+
+
 def test_camera_node_publishes_a_recording_at_its_rate_with_its_stamps(tmp_path, ros_context):
     from lad_ros.drivers.realsense_recording import recorded_stamp_ns
     from lad_ros.nodes.camera_messages import image_pixels
     from lad_ros.nodes.ros_common import ns_from_stamp
 
     recorded = write_recording(tmp_path / "cell.db3", FRAMES, depth=True)
-    config = tmp_path / "cameras.yaml"
-    config.write_text(f"""cameras:
-  - name: front
-    source: realsense
-    width: {WIDTH}
-    height: {HEIGHT}
-    fps: {FPS}
-    depth: true
-    realsense: {{playback_file: {tmp_path / 'cell.db3'}}}
-""")
+    config = _cameras_yaml(tmp_path, "front", "realsense", f"""depth: true
+    realsense: {{playback_file: {tmp_path / 'cell.db3'}}}""")
     listener = CameraListener(ros_context, "front")
     try:
         listener.start_node(config, "start_when_subscribed:=true")
@@ -152,16 +158,8 @@ def test_camera_node_reports_reconnecting_until_its_device_appears(tmp_path, ros
     from test_camera_sources import synthetic_frame
 
     video = tmp_path / "webcam.avi"
-    config = tmp_path / "cameras.yaml"
-    config.write_text(f"""cameras:
-  - name: webcam
-    source: opencv
-    width: {WIDTH}
-    height: {HEIGHT}
-    fps: {FPS}
-    opencv: {{device: {video}, fovy_deg: 60.0}}
-    reconnect: {{initial_backoff_s: 0.1, max_backoff_s: 0.5}}
-""")
+    config = _cameras_yaml(tmp_path, "webcam", "opencv", f"""opencv: {{device: {video}, fovy_deg: 60.0}}
+    reconnect: {{initial_backoff_s: 0.1, max_backoff_s: 0.5}}""")
     listener = CameraListener(ros_context, "webcam")
     try:
         listener.start_node(config)
