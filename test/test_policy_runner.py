@@ -214,6 +214,7 @@ def test_compiled_networks_give_the_eager_chunk(tmp_path, precision, atol):
     model_dir = _tiny_model_dir(tmp_path, precision=precision, compile=True)
     compiled = PolicyRunner(model_dir, "cpu", "faive", seed=0)
     assert compiled.networks.compiled, compiled.networks.compile_error
+    assert compiled.networks.denoiser is not compiled.model.denoiser  # really the compiled one
     eager = PolicyRunner(model_dir, "cpu", "faive", seed=0, compile=False)
     assert not eager.networks.compiled
     a, b = _chunk(compiled), _chunk(eager)
