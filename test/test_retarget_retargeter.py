@@ -78,12 +78,19 @@ def test_gripper_width_is_eq6():
     np.testing.assert_allclose(gripper_width(keypoints, W)[:, 0], expected)
 
 
+# Wrist, index, middle and pinky MCPs spread along three axes, but wrist -> middle MCP lies
+# along the index x pinky normal: no palm frame (its z axis vanishes).
+_MIDDLE_MCP_ALONG_PALM_NORMAL = np.ones((21, 3))
+_MIDDLE_MCP_ALONG_PALM_NORMAL[[5, 9, 17], [1, 2, 0]] = 0.0
+
+
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((20, 3)), "shape"),
     (np.zeros((2, 21, 2)), "shape"),
     (np.full((21, 3), np.nan), "NaN"),
     (np.where(np.arange(63) == 7, np.inf, 0.01 * np.arange(63)).reshape(21, 3), "NaN or inf"),
     (np.zeros((21, 3)), "degenerate"),
+    (_MIDDLE_MCP_ALONG_PALM_NORMAL, "degenerate"),   # found by hypothesis: gripper W was NaN
     (np.full((21, 3), 1e200), "beyond"),
 ])
 def test_bad_keypoints_raise_a_clear_error(bad, message):
@@ -91,6 +98,8 @@ def test_bad_keypoints_raise_a_clear_error(bad, message):
         validate_keypoints(bad)
     with pytest.raises(KeypointError):
         RETARGETERS["faive"].retarget(bad)
+    with pytest.raises(KeypointError):
+        GripperRetargeter().retarget(bad)
 
 
 @pytest.mark.parametrize("hand", ["faive", "mimic"])

@@ -59,12 +59,17 @@ def validate_keypoints(keypoints) -> np.ndarray:
                             f"±{MAX_COORDINATE_M} m (first at index {int(np.flatnonzero(far)[0])})")
     spans = array[:, [INDEX_MCP, MIDDLE_MCP, PINKY_MCP]] - array[:, [WRIST]]
     span = np.linalg.norm(spans, axis=-1).min(axis=-1)
-    normal = np.linalg.norm(np.cross(spans[:, 0], spans[:, 2]), axis=-1)
-    degenerate = (span < MIN_PALM_SIZE_M) | (normal < MIN_PALM_SIZE_M ** 2)
+    normal = np.cross(spans[:, 0], spans[:, 2])
+    # palm_frame's z: the normal without its component along wrist -> middle MCP
+    along = spans[:, 1] / np.maximum(np.linalg.norm(spans[:, 1], axis=-1, keepdims=True), 1e-12)
+    palm_z = normal - (normal * along).sum(-1, keepdims=True) * along
+    degenerate = ((span < MIN_PALM_SIZE_M)
+                  | (np.linalg.norm(palm_z, axis=-1) < MIN_PALM_SIZE_M ** 2))
     if degenerate.any():
         raise KeypointError(f"human keypoints: {int(degenerate.sum())} frames have a degenerate "
                             f"palm (wrist and index/middle/pinky MCPs nearly coincident or "
-                            f"collinear; first at index {int(np.flatnonzero(degenerate)[0])})")
+                            f"collinear, or the middle MCP along the palm normal; first at index "
+                            f"{int(np.flatnonzero(degenerate)[0])})")
     return array
 
 
